@@ -1,0 +1,3 @@
+//! The `scalr-installer` command: parses the command line and dispatches.
+
+fn main() {}
