@@ -40,7 +40,7 @@ pub fn check(profile: &Profile, base_dir: Option<&Path>) -> Vec<Finding> {
     check_scalr(profile, base_dir, &mut f);
     check_package(&profile.package, base_dir, &mut f);
     check_endpoint(&profile.endpoint, base_dir, &mut f);
-    for (cloud, _) in &profile.network.clouds {
+    for cloud in profile.network.clouds.keys() {
         f.check(format!("network.clouds.{cloud}"), rules::cloud_id(cloud));
     }
     for (i, range) in profile.network.ip_ranges.iter().enumerate() {
