@@ -4,4 +4,6 @@
 //! host must hold) → the engine's plan and run events → the views.
 
 pub mod profile;
+pub mod secrets;
+pub mod state;
 pub mod topology;
