@@ -3,7 +3,11 @@
 //! Data flows one way: `profile` (what the operator wants) → `topology` and `render` (what each
 //! host must hold) → the engine's plan and run events → the views.
 
+pub mod cli;
+pub mod commands;
+pub mod ports;
 pub mod profile;
+pub mod render;
 pub mod secrets;
 pub mod state;
 pub mod topology;
