@@ -182,12 +182,7 @@ fn status(fleet: &Fleet) -> Result<()> {
         "NAME", "ADDRESS", "OS", "ROLE", "SSHD", "CPUS", "RAM", "DISK"
     );
     for vm in fleet.status() {
-        let role = vm.role.map(|r| {
-            serde_json::to_value(r)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default()
-        });
+        let role = vm.role.map(crate::lab::profile_gen::role_key);
         println!(
             "{:<10} {:<13} {:<13} {:<10} {:<8} {:>5} {:>6}MB {:>6}GB",
             vm.name,

@@ -115,7 +115,7 @@ pub fn readme(state: &LabState, has_profile: bool) -> String {
             vm.name,
             vm.address,
             vm.os,
-            vm.role.map(|r| format!("{r:?}")).unwrap_or_default()
+            vm.role.map(role_key).unwrap_or_default()
         ));
     }
     out.push_str(&format!(
@@ -135,6 +135,14 @@ pub fn readme(state: &LabState, has_profile: bool) -> String {
          Stop everything and delete this directory: scalr-installer lab down --dir {dir}\n"
     ));
     out
+}
+
+/// The role as profiles spell it (`db-master`).
+pub fn role_key(role: crate::profile::HaRole) -> String {
+    serde_json::to_value(role)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 pub fn profile_toml(profile: &Profile) -> String {
