@@ -42,6 +42,9 @@ pub enum Command {
     },
     /// Print a shell completion script (e.g. `scalr-installer completions bash > /etc/bash_completion.d/scalr-installer`)
     Completions { shell: clap_complete::Shell },
+    /// A local fleet of sandbox VMs with real sshd, for tests and rehearsals
+    #[command(subcommand)]
+    Lab(crate::lab::cli::LabCommand),
 }
 
 #[derive(Debug, Args)]

@@ -25,6 +25,8 @@ pub enum CommandError {
     BadInput(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Lab(#[from] crate::lab::LabError),
 }
 
 impl CommandError {
@@ -32,6 +34,13 @@ impl CommandError {
         match self {
             CommandError::Profile(_) | CommandError::BadInput(_) => EXIT_BAD_INPUT,
             CommandError::Render(RenderError::Read { .. }) => EXIT_BAD_INPUT,
+            CommandError::Lab(
+                crate::lab::LabError::InvalidOption(_)
+                | crate::lab::LabError::DirNotEmpty { .. }
+                | crate::lab::LabError::LabExists { .. }
+                | crate::lab::LabError::NoLab { .. }
+                | crate::lab::LabError::UnknownVm { .. },
+            ) => EXIT_BAD_INPUT,
             _ => EXIT_FAILURE,
         }
     }
@@ -82,6 +91,7 @@ pub fn run(cli: Cli) -> Result<(), CommandError> {
             }
             Ok(())
         }
+        Some(Command::Lab(cmd)) => Ok(crate::lab::cli::run(cmd)?),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "scalr-installer", &mut std::io::stdout());
             Ok(())

@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod lab;
 pub mod ports;
 pub mod profile;
 pub mod render;
