@@ -409,7 +409,7 @@ fn lab_down_leaves_no_process_mount_or_file_behind_and_is_idempotent() {
     Fleet::down_dir(&dir).unwrap();
     for vm in &state.vms {
         assert_eq!(
-            procs::pids_in_mnt_ns(vm.mnt_ns),
+            pids_of_this_lab(&state, &vm.name, vm.mnt_ns),
             Vec::<i32>::new(),
             "{}",
             vm.name
@@ -434,9 +434,10 @@ fn lab_down_after_a_crash_with_stale_pids_still_cleans_up() {
     assert_eq!(fleet.status()[0].sshd, SshdState::Stopped);
     let dir = fleet.dir().to_path_buf();
     let ns = fleet.vms()[0].mnt_ns;
+    let state = fleet.state().clone();
     drop(fleet.detach());
     Fleet::down_dir(&dir).unwrap();
-    assert!(procs::pids_in_mnt_ns(ns).is_empty());
+    assert!(pids_of_this_lab(&state, "vm-1", ns).is_empty());
     assert!(!dir.exists());
 }
 
@@ -448,8 +449,9 @@ fn dropping_an_owned_fleet_stops_it() {
     let Lab { fleet, _tmp } = lab;
     let dir = fleet.dir().to_path_buf();
     let ns = fleet.vms()[0].mnt_ns;
+    let state = fleet.state().clone();
     drop(fleet);
-    assert!(procs::pids_in_mnt_ns(ns).is_empty());
+    assert!(pids_of_this_lab(&state, "vm-1", ns).is_empty());
     assert!(!dir.exists());
 }
 
@@ -480,4 +482,15 @@ fn up_refuses_a_directory_with_other_files_and_changes_nothing() {
     assert!(err.to_string().contains("pick another --dir"), "{err}");
     let entries: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
     assert_eq!(entries.len(), 1);
+}
+
+/// The live processes in a VM's namespace that still see this lab's mounts. Parallel tests start
+/// labs all the time, and a stopped VM's namespace inode number can be reused at once by another
+/// lab's VM: those processes are not ours and must not fail the check.
+fn pids_of_this_lab(state: &scalr_installer::lab::state::LabState, vm: &str, ns: u64) -> Vec<i32> {
+    let marker = state.mount_marker(vm, "run");
+    procs::pids_in_mnt_ns(ns)
+        .into_iter()
+        .filter(|pid| procs::is_alive(*pid) && procs::sees_mount_source(*pid, &marker))
+        .collect()
 }

@@ -461,8 +461,19 @@ impl Fleet {
                 if pids.is_empty() {
                     return Err(fault_err("the VM has no processes: it is down".into()));
                 }
-                for pid in pids {
-                    procs::signal(pid, sig);
+                for pid in &pids {
+                    procs::signal(*pid, sig);
+                }
+                // Signals are delivered asynchronously: report the fault done only once every
+                // process shows the new state, so a status read right after agrees.
+                let deadline = Instant::now() + Duration::from_secs(2);
+                while Instant::now() < deadline
+                    && pids.iter().any(|pid| {
+                        procs::is_alive(*pid)
+                            && (procs::state(*pid) == Some('T')) != (fault == Fault::Freeze)
+                    })
+                {
+                    std::thread::sleep(Duration::from_millis(5));
                 }
                 Ok(())
             }
@@ -612,19 +623,30 @@ fn wait_gone(pid: i32, timeout: Duration) -> bool {
 /// session while we kill). A frozen process dies from SIGKILL too.
 fn stop_vms(state: &LabState) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(10);
+    let mut quiet_scans = 0;
     loop {
         let mut left = Vec::new();
         for vm in &state.vms {
-            for pid in vm_pids(state, vm) {
+            // Checked afresh on every scan: once a VM's namespace is gone its inode number can
+            // be reused at once by another lab's VM, which must not be touched.
+            let pids = vm_pids(state, vm);
+            for pid in pids.into_iter().filter(|pid| procs::is_alive(*pid)) {
                 procs::signal(pid, Signal::SIGKILL);
                 left.push((vm.name.clone(), pid));
             }
         }
-        left.retain(|(_, pid)| procs::is_alive(*pid));
+        // Done only when fresh scans keep finding nobody: a process killed now may have forked
+        // a child between the scan and the signal, and a process mid-fork or mid-exec can be
+        // briefly unreadable in /proc.
         if left.is_empty() {
-            return Ok(());
+            quiet_scans += 1;
+            if quiet_scans >= 5 {
+                return Ok(());
+            }
+        } else {
+            quiet_scans = 0;
         }
-        if Instant::now() > deadline {
+        if !left.is_empty() && Instant::now() > deadline {
             let names: Vec<String> = left
                 .iter()
                 .map(|(vm, pid)| format!("{vm}: pid {pid}"))
