@@ -1,3 +1,10 @@
 //! The `scalr-installer` command: parses the command line and dispatches.
 
-fn main() {}
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    if let Some(code) = scalr_installer::sim::multicall() {
+        return code;
+    }
+    ExitCode::SUCCESS
+}

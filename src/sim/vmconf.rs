@@ -1,0 +1,191 @@
+//! What the lab tells the simulator about its VM (`vm.toml`) and which faults to inject
+//! (`faults.toml`, re-read at every run so `scalr-installer lab fault` takes effect at once).
+
+use super::root::{SimRoot, FAULTS_TOML, VM_TOML};
+use crate::topology::{OsId, PackageManager};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VmConf {
+    pub name: String,
+    /// The VM's own loopback address; wildcard and loopback binds are translated to it.
+    pub address: Ipv4Addr,
+    /// An `OsId` key, or another name (e.g. `fedora-30`) for an unsupported OS.
+    pub os: String,
+    #[serde(default)]
+    pub sim: SimSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimSettings {
+    /// Seconds a full first `reconfigure` takes; re-runs with nothing to do are much faster.
+    #[serde(default = "default_reconfigure_secs")]
+    pub reconfigure_secs: f64,
+    /// The token the fake packagecloud repository accepts.
+    #[serde(default)]
+    pub packagecloud_token: String,
+    /// Versions in the fake repository, newest last.
+    #[serde(default = "default_versions")]
+    pub versions: Vec<String>,
+    /// Address → VM name of the other lab VMs; lets configs name peers by VM name.
+    #[serde(default)]
+    pub lab_peers: BTreeMap<String, String>,
+}
+
+fn default_reconfigure_secs() -> f64 {
+    3.0
+}
+
+fn default_versions() -> Vec<String> {
+    vec!["8.0.1".to_string()]
+}
+
+impl Default for SimSettings {
+    fn default() -> Self {
+        SimSettings {
+            reconfigure_secs: default_reconfigure_secs(),
+            packagecloud_token: String::new(),
+            versions: default_versions(),
+            lab_peers: BTreeMap::new(),
+        }
+    }
+}
+
+impl VmConf {
+    pub fn load(root: &SimRoot) -> Result<VmConf, String> {
+        let path = root.path(VM_TOML);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            format!(
+                "cannot read {} ({e}); this tool is part of the lab simulator and only runs inside \
+                 a lab VM: start one with `scalr-installer lab up`",
+                path.display()
+            )
+        })?;
+        toml::from_str(&text).map_err(|e| {
+            format!("{} is not a valid lab VM description: {e}; recreate the lab with `scalr-installer lab up`", path.display())
+        })
+    }
+
+    /// The package family of the emulated OS, also for unsupported ones (`fedora-30` is yum).
+    pub fn package_manager(&self) -> Option<PackageManager> {
+        if let Some(os) = OsId::parse(&self.os) {
+            return Some(os.package_manager());
+        }
+        let family = self.os.split('-').next().unwrap_or("");
+        match family {
+            "fedora" | "centos" | "rhel" | "amzn" | "amazon" | "ol" | "oracle" | "rocky"
+            | "alma" | "sles" | "opensuse" => Some(PackageManager::Yum),
+            "debian" | "ubuntu" | "mint" => Some(PackageManager::Apt),
+            _ => None,
+        }
+    }
+
+    /// Resolves a host as a Scalr config names it: an IPv4 address, `localhost`, or a lab VM name.
+    /// Loopback names mean this VM, because all VMs share the machine's one loopback interface.
+    pub fn resolve(&self, host: &str) -> Option<Ipv4Addr> {
+        let host = host.trim();
+        if host.is_empty()
+            || host == "localhost"
+            || host == "0.0.0.0"
+            || host == "::"
+            || host == self.name
+        {
+            return Some(self.address);
+        }
+        if let Ok(ip) = host.parse::<Ipv4Addr>() {
+            return Some(if ip == Ipv4Addr::LOCALHOST {
+                self.address
+            } else {
+                ip
+            });
+        }
+        self.sim
+            .lab_peers
+            .iter()
+            .find(|(_, name)| name.as_str() == host)
+            .and_then(|(addr, _)| addr.parse().ok())
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Faults {
+    /// Index (0-based, counting the `... [ OK ]` progress lines) of the step that fails.
+    #[serde(default)]
+    pub reconfigure_fail_at: Option<usize>,
+    /// Sleep forever after `Preparing to reconfigure Scalr...`.
+    #[serde(default)]
+    pub reconfigure_hang: bool,
+    /// Multiplies every simulated duration.
+    #[serde(default)]
+    pub reconfigure_slow: Option<f64>,
+}
+
+impl Faults {
+    /// The faults in force now; a missing file means none.
+    pub fn load(root: &SimRoot) -> Result<Faults, String> {
+        let path = root.path(FAULTS_TOML);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| {
+                format!("{} is not a valid fault list: {e}; fix it or clear faults with `scalr-installer lab fault`", path.display())
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Faults::default()),
+            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        }
+    }
+
+    pub fn slowdown(&self) -> f64 {
+        self.reconfigure_slow
+            .filter(|f| f.is_finite() && *f > 0.0)
+            .unwrap_or(1.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vm() -> VmConf {
+        toml::from_str(
+            r#"
+            name = "app-1"
+            address = "127.0.3.11"
+            os = "ubuntu-18.04"
+            [sim]
+            reconfigure_secs = 0.5
+            packagecloud_token = "tok"
+            versions = ["7.15.2", "8.0.1"]
+            lab_peers = { "127.0.3.12" = "db-1" }
+            "#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_lab_vm_description_parses() {
+        let vm = vm();
+        assert_eq!(vm.address, Ipv4Addr::new(127, 0, 3, 11));
+        assert_eq!(vm.sim.versions.last().unwrap(), "8.0.1");
+        assert_eq!(vm.package_manager(), Some(PackageManager::Apt));
+    }
+
+    #[test]
+    fn loopback_and_vm_names_resolve_to_lab_addresses() {
+        let vm = vm();
+        assert_eq!(vm.resolve("127.0.0.1"), Some(vm.address));
+        assert_eq!(vm.resolve("0.0.0.0"), Some(vm.address));
+        assert_eq!(vm.resolve("db-1"), Some(Ipv4Addr::new(127, 0, 3, 12)));
+        assert_eq!(vm.resolve("nowhere.example"), None);
+    }
+
+    #[test]
+    fn unsupported_systems_still_have_a_package_family() {
+        let mut vm = vm();
+        vm.os = "fedora-30".into();
+        assert_eq!(vm.package_manager(), Some(PackageManager::Yum));
+    }
+}
