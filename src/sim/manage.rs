@@ -52,7 +52,9 @@ pub fn status_line(p: &ProgramStatus, now: u64) -> String {
 }
 
 fn status(root: &SimRoot) -> u8 {
-    if Plan::read(root).is_none() {
+    // Only whether it exists: the plan is root-only (0600), and a non-root caller should get
+    // the supervisor socket's permission error, as with the real supervisorctl.
+    if !root.path(supervisor::PLAN).exists() {
         return not_available();
     }
     match supervisor::status(root) {

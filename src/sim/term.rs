@@ -69,3 +69,16 @@ pub fn confirm(prompt: &str, default_yes: bool) -> bool {
 pub fn unescape(format: &str) -> String {
     format.replace("\\n", "\n").replace("\\t", "\t")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_are_coloured_only_for_a_terminal() {
+        assert_eq!(Tag::Ok.render(false), "[ OK ]");
+        assert_eq!(Tag::Ok.render(true), "\x1b[32m[ OK ]\x1b[0m");
+        assert_eq!(Tag::Skipped.render(true), "\x1b[33m[ SKIPPED ]\x1b[0m");
+        assert_eq!(Tag::Failed.render(true), "\x1b[31m[ FAILED ]\x1b[0m");
+    }
+}

@@ -25,6 +25,7 @@ pub struct SimVm {
     bin: PathBuf,
     pub name: String,
     pub address: Ipv4Addr,
+    yum_os: bool,
 }
 
 impl SimVm {
@@ -44,12 +45,16 @@ impl SimVm {
             .iter()
             .map(|(vm, n)| format!("\"{}\" = \"{n}\"", vm.address))
             .collect();
+        let yum_os = ["centos", "rhel", "fedora"]
+            .iter()
+            .any(|p| os.starts_with(p));
         let vm = SimVm {
             _dir: dir,
             root,
             bin,
             name: name.to_string(),
             address,
+            yum_os,
         };
         vm.write(
             "/etc/scalr-lab/vm.toml",
@@ -134,8 +139,14 @@ impl SimVm {
         );
     }
 
-    /// Repository and package, the apt way (the VM must be an apt OS).
+    /// Repository and package, with the VM's own package manager.
     pub fn install_package(&self) {
+        if self.yum_os {
+            self.write_yum_repo(TOKEN);
+            let (code, out, err) = self.sh("yum", &["install", "-y", "scalr-server"]);
+            assert_eq!(code, 0, "{out}{err}");
+            return;
+        }
         self.write_apt_source(TOKEN);
         let (code, out, err) = self.sh("apt-get", &["update"]);
         assert_eq!(code, 0, "{out}{err}");
