@@ -404,3 +404,90 @@ fn a_port_already_taken_makes_the_supervisor_step_fail() {
         ),
     );
 }
+
+#[test]
+fn on_a_terminal_the_tags_are_coloured_and_each_step_shows_before_it_finishes() {
+    let vm = compact_vm();
+    vm.write("/etc/scalr-lab/faults.toml", "reconfigure_slow = 4.0\n");
+    let cmd = vm.command("scalr-server-ctl", &["reconfigure"]);
+    let mut session = rexpect::session::spawn_command(cmd, Some(30_000)).unwrap();
+    let start = Instant::now();
+    session
+        .exp_string("Preparing to reconfigure Scalr...")
+        .unwrap();
+    // The description is on screen while the step runs; its tag comes later.
+    session
+        .exp_string("Initialize MySQL data directory (/opt/scalr-server/var/lib/mysql) (run) ... ")
+        .unwrap();
+    let shown = start.elapsed();
+    session.exp_string("\x1b[32m[ OK ]\x1b[0m").unwrap();
+    session
+        .exp_string("Supervisor service (start) ... \x1b[32m[ OK ]\x1b[0m")
+        .unwrap();
+    session.exp_eof().unwrap();
+    let total = start.elapsed();
+    assert!(
+        shown * 3 < total,
+        "steps are printed live: first seen at {shown:?} of {total:?}"
+    );
+}
+
+#[test]
+fn an_upgrade_then_reconfigure_runs_the_database_upgrade_step() {
+    let vm = SimVm::new("compact-1", "ubuntu-18.04", &[]);
+    vm.write_apt_source(TOKEN);
+    assert_eq!(vm.sh("apt-get", &["update"]).0, 0);
+    assert_eq!(
+        vm.sh("apt-get", &["install", "-y", "scalr-server=8.0.0-1"])
+            .0,
+        0
+    );
+    assert_eq!(vm.sh("scalr-server-wizard", &[]).0, 0);
+    assert_eq!(vm.reconfigure().0, 0);
+    let (_, out, _) = vm.reconfigure();
+    assert_contains(
+        &out,
+        "Upgrade Scalr Database (this might take a long time!) (run) ... [ SKIPPED ]",
+    );
+    assert_eq!(vm.sh("scalr-server-manage", &["stop", "all"]).0, 0);
+    let (code, out, _) = vm.sh("apt-get", &["install", "-y", "scalr-server"]);
+    assert_eq!(code, 0);
+    assert_contains(&out, "Thank you for updating Scalr!");
+    let (code, out, _) = vm.reconfigure();
+    assert_eq!(code, 0, "{out}");
+    assert_contains(
+        &out,
+        "Upgrade Scalr Database (this might take a long time!) (run) ... [ OK ]",
+    );
+    assert_eq!(vm.sh("scalr-server-manage", &["status"]).0, 0);
+}
+
+#[test]
+fn without_root_the_tools_refuse_like_the_real_ones() {
+    use std::os::unix::process::CommandExt;
+    let vm = SimVm::new("app-1", "ubuntu-18.04", &[]);
+    vm.write_apt_source(TOKEN);
+    // Let the unprivileged user reach the tool links (the temp dir is 0700).
+    let top = vm.root.parent().unwrap();
+    std::fs::set_permissions(top, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&vm.root, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let as_nobody = |tool: &str, args: &[&str]| {
+        let out = vm
+            .command(tool, args)
+            .uid(65534)
+            .gid(65534)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = as_nobody("apt-get", &["install", "-y", "scalr-server"]);
+    assert_eq!(code, 100);
+    assert_contains(&err, "are you root?");
+    let (code, err) = as_nobody("apt-get", &["update"]);
+    assert_eq!(code, 100);
+    assert_contains(&err, "Permission denied");
+    assert!(!vm.exists("/opt/scalr-server"));
+}

@@ -519,9 +519,17 @@ impl Run<'_> {
             return Outcome::Failed(vec![e]);
         }
         if !self.plan_changed && supervisor::running_pid(self.root).is_some() {
-            return Outcome::Done(Tag::Skipped);
-        }
-        if let Err(e) = supervisor::start(self.root) {
+            // Same programs: only start what was stopped (e.g. by `scalr-server-manage stop all`
+            // before an upgrade), as the cookbook's service resources do.
+            let all_running = supervisor::status(self.root)
+                .is_ok_and(|ps| ps.iter().all(|p| p.state == State::Running));
+            if all_running {
+                return Outcome::Done(Tag::Skipped);
+            }
+            if let Err(e) = supervisor::control(self.root, "start all") {
+                return Outcome::Failed(vec![e]);
+            }
+        } else if let Err(e) = supervisor::start(self.root) {
             return Outcome::Failed(vec![e]);
         }
         match supervisor::status(self.root) {

@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
+/// Unknown keys are ignored here on purpose: the lab owns this file and may describe more of
+/// the VM (users, hardware) than the simulator needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct VmConf {
     pub name: String,
     /// The VM's own loopback address; wildcard and loopback binds are translated to it.
@@ -20,7 +21,6 @@ pub struct VmConf {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct SimSettings {
     /// Seconds a full first `reconfigure` takes; re-runs with nothing to do are much faster.
     #[serde(default = "default_reconfigure_secs")]
