@@ -160,6 +160,28 @@ pub enum PackageKind {
     Rpm,
 }
 
+impl PackageKind {
+    /// The file name the real repository uses for this version.
+    pub fn file_name(self, version: &str) -> String {
+        match self {
+            PackageKind::Deb => format!("scalr-server_{version}-1_amd64.deb"),
+            PackageKind::Rpm => format!("scalr-server-{version}-1.x86_64.rpm"),
+        }
+    }
+}
+
+/// Writes a fake package file for `dpkg -i` / `rpm -Uvh` into `dir` (used by `scalr-installer
+/// lab` to rehearse offline installs); returns its path.
+pub fn write_package_file(
+    dir: &Path,
+    version: &str,
+    kind: PackageKind,
+) -> std::io::Result<std::path::PathBuf> {
+    let path = dir.join(kind.file_name(version));
+    std::fs::write(&path, format!("{PACKAGE_MAGIC} {version}\nThis is a lab stand-in for the licensed scalr-server package.\n"))?;
+    Ok(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +192,15 @@ mod tests {
         assert_eq!(compare_versions("7.15.2", "8.0.0"), Less);
         assert_eq!(compare_versions("8.0.10", "8.0.9"), Greater);
         assert_eq!(compare_versions("8.0.1", "8.0.1"), Equal);
+    }
+
+    #[test]
+    fn written_package_files_are_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        for kind in [PackageKind::Deb, PackageKind::Rpm] {
+            let path = write_package_file(dir.path(), "8.0.1", kind).unwrap();
+            assert_eq!(read_package_file(&path, kind).as_deref(), Some("8.0.1"));
+        }
     }
 
     #[test]

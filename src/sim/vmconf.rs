@@ -138,6 +138,25 @@ impl Faults {
         }
     }
 
+    /// Writes the faults for the next run (`scalr-installer lab fault`); no fault removes the file.
+    pub fn save(&self, root: &SimRoot) -> Result<(), String> {
+        let path = root.path(FAULTS_TOML);
+        if *self == Faults::default() {
+            return match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(format!("cannot remove {}: {e}", path.display()))
+                }
+                _ => Ok(()),
+            };
+        }
+        let text = toml::to_string(self).map_err(|e| format!("cannot encode faults: {e}"))?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    }
+
     pub fn slowdown(&self) -> f64 {
         self.reconfigure_slow
             .filter(|f| f.is_finite() && *f > 0.0)
@@ -180,6 +199,31 @@ mod tests {
         assert_eq!(vm.resolve("0.0.0.0"), Some(vm.address));
         assert_eq!(vm.resolve("db-1"), Some(Ipv4Addr::new(127, 0, 3, 12)));
         assert_eq!(vm.resolve("nowhere.example"), None);
+    }
+
+    #[test]
+    fn saved_faults_are_read_back_and_clearing_removes_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = SimRoot::new(dir.path());
+        let faults = Faults {
+            reconfigure_fail_at: Some(7),
+            reconfigure_hang: false,
+            reconfigure_slow: Some(4.0),
+        };
+        faults.save(&root).unwrap();
+        assert_eq!(Faults::load(&root).unwrap(), faults);
+        Faults::default().save(&root).unwrap();
+        assert!(!root.path(FAULTS_TOML).exists());
+        assert_eq!(Faults::load(&root).unwrap(), Faults::default());
+    }
+
+    #[test]
+    fn a_misspelt_fault_is_an_error_not_silently_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = SimRoot::new(dir.path());
+        std::fs::create_dir_all(root.path("/etc/scalr-lab")).unwrap();
+        std::fs::write(root.path(FAULTS_TOML), "reconfigure_fail = 3\n").unwrap();
+        assert!(Faults::load(&root).unwrap_err().contains("faults.toml"));
     }
 
     #[test]
