@@ -223,3 +223,68 @@ fn kickstart_replication_needs_the_same_root_password_on_the_slave() {
     assert_contains(&out, "Access denied for user 'root'");
     assert!(!slave.exists("/opt/scalr-server/var/lib/mysql/replication.toml"));
 }
+
+#[test]
+fn an_ha_install_in_the_documented_order_converges_on_six_vms() {
+    // Order from the reference: master, slave, replication, worker, then influxdb and the proxies.
+    let master = host("db-1", "centos-7", &[], MASTER_LOCAL);
+    let slave = host("db-2", "rhel-7", &[], SLAVE_LOCAL);
+    let worker = host("worker", "ubuntu-16.04", &[(&master, "db-1")], WORKER_LOCAL);
+    let influx = host(
+        "influx",
+        "debian-8",
+        &[],
+        "influxdb[:enable] = true\ninfluxdb[:http_bind_host] = '0.0.0.0'\n",
+    );
+    let peers = [(&master, "db-1"), (&worker, "worker")];
+    let app1 = host("app-1", "ubuntu-18.04", &peers, APP_LOCAL);
+    let app2 = host("app-2", "centos-6", &peers, APP_LOCAL);
+    assert_eq!(master.reconfigure().0, 0);
+    // The installer distributes the one secrets file to every host.
+    for vm in [&slave, &worker, &influx, &app1, &app2] {
+        copy_file(&master, vm, SECRETS);
+    }
+    assert_eq!(slave.reconfigure().0, 0);
+    let (code, out, _) = master.sh(
+        "kickstart-replication",
+        &[
+            &format!("{}:3306", master.address),
+            &format!("{}:3306", slave.address),
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    for vm in [&worker, &influx, &app1, &app2] {
+        let (code, out, _) = vm.reconfigure();
+        assert_eq!(code, 0, "{}:\n{out}", vm.name);
+    }
+    for vm in [&master, &slave, &worker, &influx, &app1, &app2] {
+        let (code, out, _) = vm.sh("scalr-server-manage", &["status"]);
+        assert_eq!(code, 0, "{}:\n{out}", vm.name);
+    }
+    assert!(port_open(master.addr(3306)) && port_open(slave.addr(3306)));
+    assert!(port_open(worker.addr(6275)) && port_open(worker.addr(15671)));
+    assert!(port_open(influx.addr(6291)));
+    assert!(port_open(app1.addr(80)) && port_open(app2.addr(5671)));
+    assert!(!port_open(app1.addr(3306)), "only the DB hosts run MySQL");
+}
+
+#[test]
+fn a_frozen_database_host_makes_the_app_lose_the_connection() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let db = host("db-1", "centos-7", &[], MASTER_LOCAL);
+    assert_eq!(db.reconfigure().0, 0);
+    let app = host(
+        "app-1",
+        "ubuntu-18.04",
+        &[(&db, "db-1")],
+        "web[:enable] = true\n",
+    );
+    copy_file(&db, &app, SECRETS);
+    let pid = Pid::from_raw(scalr_installer::sim::supervisor::running_pid(&db.sim_root()).unwrap());
+    kill(pid, Signal::SIGSTOP).unwrap();
+    let (code, out, _) = app.reconfigure();
+    kill(pid, Signal::SIGCONT).unwrap();
+    assert_eq!(code, 1, "{out}");
+    assert_contains(&out, "ERROR 2013 (HY000): Lost connection to MySQL server at 'reading initial communication packet'");
+}

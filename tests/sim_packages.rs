@@ -204,3 +204,43 @@ fn an_unsupported_os_gets_404_from_packagecloud() {
     assert_contains(&out, "404  Not Found");
     assert_contains(&err, "does not have a Release file");
 }
+
+#[test]
+fn a_too_small_opt_scalr_server_makes_the_install_fail_with_no_space_left() {
+    // A private mount namespace holds a 1 MiB tmpfs, as the lab's per-VM disk; it vanishes with
+    // the process, so nothing is left mounted.
+    let vm = SimVm::new("app-1", "ubuntu-18.04", &[]);
+    vm.write_apt_source(TOKEN);
+    assert_eq!(vm.sh("apt-get", &["update"]).0, 0);
+    let opt = vm.path("/opt/scalr-server");
+    std::fs::create_dir_all(&opt).unwrap();
+    let apt = vm.command("apt-get", &[]).get_program().to_owned();
+    let out = std::process::Command::new("unshare")
+        .args([
+            "-m",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            "mount -t tmpfs -o size=1m tmpfs \"$1\" && exec \"$2\" install -y scalr-server",
+            "sh",
+        ])
+        .arg(&opt)
+        .arg(&apt)
+        .env("SCALR_SIM_ROOT", &vm.root)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(100), "{err}");
+    assert_contains(&err, "No space left on device");
+    assert_contains(
+        &err,
+        "E: Sub-process /usr/bin/dpkg returned an error code (1)",
+    );
+    assert_eq!(
+        vm.sh("dpkg-query", &["-W", "scalr-server"]).0,
+        1,
+        "a failed unpack is not recorded as installed"
+    );
+}
