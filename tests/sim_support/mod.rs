@@ -4,12 +4,51 @@
 
 use scalr_installer::sim::{multicall::TOOLS, stop_supervisor, SimRoot};
 use std::net::{Ipv4Addr, SocketAddrV4, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 pub const TOKEN: &str = "lab-token-3f9a";
+
+/// A snapshot (hard link) of this build's simulator binary, taken once per test process.
+///
+/// The target dir is shared with other branches' builds, which may replace binaries while tests
+/// run; a hard link keeps this build's file alive for the tools and the daemons they start.
+/// Snapshots of test processes that have exited are removed.
+pub fn sim_binary() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        if let Ok(entries) = std::fs::read_dir(tmp) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if let Some(pid) = name.strip_prefix("sim-bin-") {
+                    if !Path::new(&format!("/proc/{pid}")).exists() {
+                        let _ = std::fs::remove_dir_all(entry.path());
+                    }
+                }
+            }
+        }
+        let dir = tmp.join(format!("sim-bin-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let snapshot = dir.join("scalr-lab-sim");
+        let _ = std::fs::remove_file(&snapshot);
+        let built = env!("CARGO_BIN_EXE_scalr-lab-sim");
+        if std::fs::hard_link(built, &snapshot).is_err() {
+            std::fs::copy(built, &snapshot).unwrap();
+        }
+        let probe = Command::new(&snapshot).arg0("scalr-lab-sim").output().unwrap();
+        assert!(
+            String::from_utf8_lossy(&probe.stderr).contains("scalr-lab-sim supervise"),
+            "{built} is not a build with the simulator (another branch's build in the shared target \
+             dir replaced it); run the tests again"
+        );
+        snapshot
+    })
+}
 
 /// A loopback address no other test (in this or a parallel test process) uses.
 pub fn fresh_address() -> Ipv4Addr {
@@ -37,8 +76,7 @@ impl SimVm {
         let bin = dir.path().join("bin");
         std::fs::create_dir_all(&bin).unwrap();
         for tool in TOOLS {
-            std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_scalr-installer"), bin.join(tool))
-                .unwrap();
+            std::os::unix::fs::symlink(sim_binary(), bin.join(tool)).unwrap();
         }
         let address = fresh_address();
         let peers: Vec<String> = peers
