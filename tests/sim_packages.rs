@@ -14,7 +14,14 @@ fn apt_with_the_right_token_installs_the_newest_version_and_says_thank_you_for_i
         !out.contains(TOKEN),
         "the token must never be printed:\n{out}"
     );
-    let (code, out, err) = vm.sh("apt-get", &["install", "-y", "scalr-server"]);
+    let (code, out, _) = vm.sh("apt-get", &["install", "scalr-server"]);
+    assert_eq!(code, 1, "without -y and no answer, apt aborts");
+    assert!(
+        out.trim_end()
+            .ends_with("Do you want to continue? [Y/n] \nAbort."),
+        "{out}"
+    );
+    let (code, out, err) = vm.sh("apt-get", &["-qqy", "install", "scalr-server"]);
     assert_eq!(code, 0, "{out}{err}");
     assert_contains(&out, "Unpacking scalr-server (8.0.1-1) ...");
     assert_contains(&out, "Thank you for installing Scalr!");

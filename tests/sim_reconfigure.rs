@@ -491,3 +491,35 @@ fn without_root_the_tools_refuse_like_the_real_ones() {
     assert_contains(&err, "Permission denied");
     assert!(!vm.exists("/opt/scalr-server"));
 }
+
+#[test]
+fn an_undefined_constant_passes_the_syntax_check_and_fails_the_run() {
+    let vm = SimVm::new("compact-1", "ubuntu-18.04", &[]);
+    vm.install_package();
+    vm.write(
+        "/etc/scalr-server/scalr-server.rb",
+        "enable_all true\nrouting[:endpoint_host] = ENDPOINT\n",
+    );
+    let (code, out, _) = vm.reconfigure();
+    assert_eq!(code, 1);
+    assert_eq!(
+        out,
+        "Checking config file (scalr-server.rb) syntax ... [ OK ]\n\
+         /etc/scalr-server/scalr-server.rb:2: uninitialized constant ENDPOINT (NameError)\n\
+         Scalr configuration failed! Please check error log (/opt/scalr-server/var/log/installer/) for more details.\n"
+    );
+    let (code, out, _) = vm.sh("scalr-server-ctl", &["config-test"]);
+    assert_eq!(code, 1, "{out}");
+    vm.write(
+        "/etc/scalr-server/scalr-server.rb",
+        "ENDPOINT = 'scalr.lab'\nenable_all true\nrouting[:endpoint_host] = ENDPOINT\n",
+    );
+    let (code, out, _) = vm.sh("scalr-server-ctl", &["show-config"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (
+            0,
+            "enable_all true\nrouting[:endpoint_host] = \"scalr.lab\"\n"
+        )
+    );
+}

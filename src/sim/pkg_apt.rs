@@ -19,7 +19,8 @@ pub fn apt_get(root: &SimRoot, args: &[String]) -> u8 {
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
-            "-y" | "--yes" | "--assume-yes" | "-qy" | "-yq" => yes = true,
+            "--yes" | "--assume-yes" => yes = true,
+            a if is_short_cluster_with(a, 'y') => yes = true,
             "--allow-downgrades" => allow_downgrades = true,
             "-o" | "-c" | "-t" => {
                 it.next();
@@ -47,6 +48,15 @@ pub fn apt_get(root: &SimRoot, args: &[String]) -> u8 {
             100
         }
     }
+}
+
+/// Whether `arg` is a bundle of short options (`-qqy`) that includes `flag`.
+pub(crate) fn is_short_cluster_with(arg: &str, flag: char) -> bool {
+    arg.strip_prefix('-').is_some_and(|rest| {
+        !rest.starts_with('-')
+            && rest.chars().all(|c| c.is_ascii_alphabetic())
+            && rest.contains(flag)
+    })
 }
 
 fn update(root: &SimRoot, vm: &VmConf) -> u8 {
@@ -340,4 +350,17 @@ pub fn dpkg_query(root: &SimRoot, args: &[String]) -> u8 {
         }
     }
     code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_short_options_are_understood() {
+        assert!(is_short_cluster_with("-qqy", 'y'));
+        assert!(is_short_cluster_with("-y", 'y'));
+        assert!(!is_short_cluster_with("--yes", 'y'));
+        assert!(!is_short_cluster_with("-q", 'y'));
+    }
 }

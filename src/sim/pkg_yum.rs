@@ -20,8 +20,14 @@ pub fn yum(root: &SimRoot, args: &[String]) -> u8 {
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
-            "-y" | "--assumeyes" => yes = true,
-            "-q" | "--quiet" => quiet = true,
+            "--assumeyes" => yes = true,
+            "--quiet" => quiet = true,
+            a if super::pkg_apt::is_short_cluster_with(a, 'y')
+                || super::pkg_apt::is_short_cluster_with(a, 'q') =>
+            {
+                yes |= a.contains('y');
+                quiet |= a.contains('q');
+            }
             "-e" | "-d" | "-c" => {
                 it.next();
             }
