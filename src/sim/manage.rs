@@ -72,6 +72,10 @@ fn status(root: &SimRoot) -> u8 {
                 3
             }
         }
+        Err(e) if !is_root() => {
+            println!("error: {e}; try: sudo scalr-server-manage status");
+            3
+        }
         Err(e) => {
             println!("{e}");
             println!("supervisord is not running: start it with `service scalr start` or `scalr-server-ctl reconfigure`");

@@ -33,15 +33,20 @@ pub fn apt_get(root: &SimRoot, args: &[String]) -> u8 {
         eprintln!("E: No operation was specified; try `apt-get update` or `apt-get install -y scalr-server`");
         return 100;
     };
-    let vm = match VmConf::load(root) {
-        Ok(vm) => vm,
+    // Root first: vm.toml is root-only, and a non-root caller must see apt's own refusal.
+    let vm = || match VmConf::load(root) {
+        Ok(vm) => Some(vm),
         Err(e) => {
             eprintln!("E: {e}");
-            return 100;
+            None
         }
     };
     match command.as_str() {
-        "update" => update(root, &vm),
+        "update" if !is_root() => update(root, None),
+        "update" => match vm() {
+            Some(vm) => update(root, Some(&vm)),
+            None => 100,
+        },
         "install" => install(root, packages, yes, allow_downgrades),
         other => {
             eprintln!("E: Invalid operation {other}");
@@ -59,15 +64,15 @@ pub(crate) fn is_short_cluster_with(arg: &str, flag: char) -> bool {
     })
 }
 
-fn update(root: &SimRoot, vm: &VmConf) -> u8 {
-    if !is_root() {
+fn update(root: &SimRoot, vm: Option<&VmConf>) -> u8 {
+    let Some(vm) = vm.filter(|_| is_root()) else {
         println!("Reading package lists... Done");
         eprintln!(
             "E: Could not open lock file /var/lib/apt/lists/lock - open (13: Permission denied)"
         );
         eprintln!("E: Unable to lock directory /var/lib/apt/lists/");
         return 100;
-    }
+    };
     let _ = std::fs::remove_file(root.path("/var/lib/scalr-lab/repo-index.toml"));
     let Some(source) = repo::read_apt(root) else {
         println!("Reading package lists... Done");

@@ -42,6 +42,10 @@ pub fn yum(root: &SimRoot, args: &[String]) -> u8 {
         eprintln!("You need to give some command; try `yum -q makecache -y` or `yum install -y scalr-server`");
         return 1;
     };
+    if !is_root() {
+        eprintln!("You need to be root to perform this command.");
+        return 1;
+    }
     let vm = match VmConf::load(root) {
         Ok(vm) => vm,
         Err(e) => {
@@ -49,10 +53,6 @@ pub fn yum(root: &SimRoot, args: &[String]) -> u8 {
             return 1;
         }
     };
-    if !is_root() {
-        eprintln!("You need to be root to perform this command.");
-        return 1;
-    }
     match command.as_str() {
         "makecache" => {
             let source = repo::read_yum(root);

@@ -102,6 +102,13 @@ impl SimVm {
                 peers.join(", ")
             ),
         );
+        // Root-only, as the lab writes it.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            vm.path("/etc/scalr-lab/vm.toml"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
         vm.set_ram_kb(8_000_000);
         vm
     }
