@@ -626,8 +626,14 @@ impl Run<'_> {
             _ => None,
         };
         let (host, addr) = match upstream {
-            Some(h) => {
-                let port = self.cfg.port("rabbitmq", "bind_port").unwrap_or(6275);
+            Some(upstream) => {
+                let (h, port) = match upstream.rsplit_once(':') {
+                    Some((h, p)) if p.parse::<u16>().is_ok() => (h.to_string(), p.parse().ok()),
+                    _ => (upstream, None),
+                };
+                let port = port
+                    .or_else(|| self.cfg.port("rabbitmq", "bind_port"))
+                    .unwrap_or(6275);
                 let addr = self.vm.resolve(&h).map(|ip| SocketAddrV4::new(ip, port));
                 (h, addr)
             }

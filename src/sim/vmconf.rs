@@ -18,6 +18,9 @@ pub struct VmConf {
     pub os: String,
     #[serde(default)]
     pub sim: SimSettings,
+    /// Names from the VM's own `/etc/hosts` (the lab lists every VM there), read at load.
+    #[serde(skip)]
+    pub hosts: Vec<(Ipv4Addr, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,9 +68,12 @@ impl VmConf {
                 path.display()
             )
         })?;
-        toml::from_str(&text).map_err(|e| {
+        let mut vm: VmConf = toml::from_str(&text).map_err(|e| {
             format!("{} is not a valid lab VM description: {e}; recreate the lab with `scalr-installer lab up`", path.display())
-        })
+        })?;
+        vm.hosts =
+            read_hosts(&std::fs::read_to_string(root.path("/etc/hosts")).unwrap_or_default());
+        Ok(vm)
     }
 
     /// The package family of the emulated OS, also for unsupported ones (`fedora-30` is yum).
@@ -103,12 +109,36 @@ impl VmConf {
                 ip
             });
         }
-        self.sim
+        let peer = self
+            .sim
             .lab_peers
             .iter()
             .find(|(_, name)| name.as_str() == host)
-            .and_then(|(addr, _)| addr.parse().ok())
+            .and_then(|(addr, _)| addr.parse().ok());
+        peer.or_else(|| {
+            self.hosts
+                .iter()
+                .find(|(_, name)| name == host)
+                .map(|(ip, _)| *ip)
+        })
     }
+}
+
+/// `address name…` lines of an `/etc/hosts`, IPv4 only.
+fn read_hosts(text: &str) -> Vec<(Ipv4Addr, String)> {
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or(""))
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            let ip: Ipv4Addr = words.next()?.parse().ok()?;
+            Some(
+                words
+                    .map(move |name| (ip, name.to_string()))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .flatten()
+        .collect()
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -224,6 +254,16 @@ mod tests {
         std::fs::create_dir_all(root.path("/etc/scalr-lab")).unwrap();
         std::fs::write(root.path(FAULTS_TOML), "reconfigure_fail = 3\n").unwrap();
         assert!(Faults::load(&root).unwrap_err().contains("faults.toml"));
+    }
+
+    #[test]
+    fn names_in_the_vms_etc_hosts_resolve() {
+        let mut vm = vm();
+        vm.hosts = read_hosts(
+            "127.0.0.1 localhost\n127.0.3.13 worker worker.lab # the worker\n::1 ip6-localhost\n",
+        );
+        assert_eq!(vm.resolve("worker.lab"), Some(Ipv4Addr::new(127, 0, 3, 13)));
+        assert_eq!(vm.resolve("ip6-localhost"), None);
     }
 
     #[test]
