@@ -115,11 +115,19 @@ impl VmConf {
             .iter()
             .find(|(_, name)| name.as_str() == host)
             .and_then(|(addr, _)| addr.parse().ok());
-        peer.or_else(|| {
+        let listed = || {
             self.hosts
                 .iter()
                 .find(|(_, name)| name == host)
                 .map(|(ip, _)| *ip)
+        };
+        // A name the VM's hosts file maps to 127.0.0.1 is this VM, as with `localhost`.
+        peer.or_else(listed).map(|ip| {
+            if ip == Ipv4Addr::LOCALHOST {
+                self.address
+            } else {
+                ip
+            }
         })
     }
 }
@@ -264,6 +272,8 @@ mod tests {
         );
         assert_eq!(vm.resolve("worker.lab"), Some(Ipv4Addr::new(127, 0, 3, 13)));
         assert_eq!(vm.resolve("ip6-localhost"), None);
+        vm.hosts = read_hosts("127.0.0.1 app-1.lab\n");
+        assert_eq!(vm.resolve("app-1.lab"), Some(vm.address));
     }
 
     #[test]
