@@ -11,4 +11,5 @@ pub mod profile;
 pub mod render;
 pub mod secrets;
 pub mod state;
+pub mod sim;
 pub mod topology;

@@ -3,11 +3,20 @@
 use clap::Parser;
 use scalr_installer::cli::Cli;
 use scalr_installer::commands;
+use std::process::ExitCode;
 
-fn main() {
+fn main() -> ExitCode {
+    // Inside a lab VM this binary also plays the simulated OS tools and Scalr package
+    // (`yum`, `scalr-server-ctl`, …), chosen by the name it was started as.
+    if let Some(code) = scalr_installer::sim::multicall() {
+        return code;
+    }
     let cli = Cli::parse();
-    if let Err(e) = commands::run(cli) {
-        eprintln!("{e}");
-        std::process::exit(e.exit_code());
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
+        }
     }
 }
