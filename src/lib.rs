@@ -4,4 +4,5 @@
 //! host must hold) → the engine's plan and run events → the views.
 
 pub mod profile;
+pub mod ssh;
 pub mod topology;

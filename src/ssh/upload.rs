@@ -1,0 +1,148 @@
+//! Putting files on a host, and reading them back.
+//!
+//! Contents travel on the command's stdin (never in arguments), into a temporary file created
+//! under `umask 077` next to the target, so a secret is never readable by others even for a
+//! moment and the final `mv -f` is an atomic rename on the same filesystem. The previous
+//! version is kept as `<file>.bak-<UTC timestamp>` when the contents change. For a sudo user
+//! the whole script runs under sudo, so the same path works for root and non-root logins.
+
+use super::error::{SshError, SshErrorKind};
+use super::exec::RemoteCommand;
+use super::quote::sh_script;
+use super::session::HostSession;
+use std::time::{Duration, SystemTime};
+
+/// What an upload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadOutcome {
+    /// False when the file already held exactly these bytes (only its mode was enforced).
+    pub changed: bool,
+    /// Where the previous version was kept, when there was one and it differed.
+    pub backup: Option<String>,
+}
+
+const UPLOAD_SCRIPT: &str = r#"set -e
+dst=$1; mode=$2; stamp=$3
+dir=$(dirname -- "$dst")
+mkdir -p -- "$dir"
+umask 077
+tmp=$(mktemp "$dir/.scalr-upload.XXXXXX")
+trap 'rm -f -- "$tmp"' EXIT
+cat > "$tmp"
+if [ -f "$dst" ]; then
+  if cmp -s -- "$tmp" "$dst"; then chmod "$mode" "$dst"; echo unchanged; exit 0; fi
+  chown --reference="$dst" -- "$tmp" 2>/dev/null || true
+  cp -p -- "$dst" "$dst.bak-$stamp"
+  echo "backup $dst.bak-$stamp"
+fi
+chmod "$mode" "$tmp"
+mv -f -- "$tmp" "$dst"
+trap - EXIT
+echo changed
+"#;
+
+/// Timeout for a transfer: generous, scaled by size (1 MiB/s is a slow WAN).
+fn transfer_timeout(bytes: usize) -> Duration {
+    Duration::from_secs(60 + (bytes / (1024 * 1024)) as u64)
+}
+
+impl HostSession {
+    /// Write `contents` to the absolute `path` with exactly `mode` (e.g. `0o600` for secrets),
+    /// atomically, creating directories and keeping a backup of a different previous version.
+    pub fn upload(
+        &mut self,
+        path: &str,
+        contents: &[u8],
+        mode: u32,
+    ) -> Result<UploadOutcome, SshError> {
+        let host = self.target.name.clone();
+        let fail = |reason: String| {
+            SshError::new(
+                &host,
+                SshErrorKind::Transfer {
+                    path: path.to_string(),
+                    reason,
+                },
+            )
+        };
+        if !path.starts_with('/') {
+            return Err(fail("the remote path must be absolute".into()));
+        }
+        if mode > 0o7777 {
+            return Err(fail(format!("{mode:o} is not a file mode")));
+        }
+        let script = sh_script(
+            UPLOAD_SCRIPT,
+            [path, &format!("{mode:04o}"), &backup_stamp()],
+        )
+        .map_err(|e| fail(e.to_string()))?;
+        let cmd = RemoteCommand::new(format!("upload of {path}"), script)
+            .stdin(contents)
+            .timeout(transfer_timeout(contents.len()));
+        let out = self.run(&cmd, &mut |_| {})?;
+        if !out.success() {
+            return Err(fail(out.stderr_text().trim().to_string()));
+        }
+        let stdout = out.stdout_text();
+        let mut outcome = UploadOutcome {
+            changed: false,
+            backup: None,
+        };
+        for line in stdout.lines() {
+            match line {
+                "changed" => outcome.changed = true,
+                "unchanged" => outcome.changed = false,
+                _ => {
+                    if let Some(b) = line.strip_prefix("backup ") {
+                        outcome.backup = Some(b.to_string());
+                    }
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Read a whole remote file (as root when the target uses sudo). `Ok(None)` when it does
+    /// not exist.
+    pub fn read_file(&mut self, path: &str) -> Result<Option<Vec<u8>>, SshError> {
+        let host = self.target.name.clone();
+        let fail = |reason: String| {
+            SshError::new(
+                &host,
+                SshErrorKind::Transfer {
+                    path: path.to_string(),
+                    reason,
+                },
+            )
+        };
+        let script = sh_script(r#"if [ ! -e "$1" ]; then exit 3; fi; cat -- "$1""#, [path])
+            .map_err(|e| fail(e.to_string()))?;
+        let cmd = RemoteCommand::new(format!("reading {path}"), script)
+            .timeout(transfer_timeout(64 << 20));
+        let out = self.run(&cmd, &mut |_| {})?;
+        match out.exit_status {
+            0 => Ok(Some(out.stdout)),
+            3 => Ok(None),
+            _ => Err(fail(out.stderr_text().trim().to_string())),
+        }
+    }
+}
+
+/// `20261127T010357Z`: sortable, and unique enough for one upload per second per file.
+fn backup_stamp() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now())
+        .to_string()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn backup_names_sort_by_time() {
+        let s = super::backup_stamp();
+        assert_eq!(s.len(), 16, "{s}");
+        assert!(s.ends_with('Z') && s.contains('T'));
+    }
+}
