@@ -148,7 +148,7 @@ pub fn authenticate(
     let mut tried = Vec::new();
 
     if offers("publickey") {
-        if try_agent(session, user, &mut tried) {
+        if try_agent(session, user, target.agent_socket.as_deref(), &mut tried) {
             return Ok(());
         }
         for key in &target.identity_files {
@@ -191,13 +191,19 @@ pub fn authenticate(
     Err(fail(tried))
 }
 
-fn try_agent(session: &Session, user: &str, tried: &mut Vec<String>) -> bool {
-    if std::env::var_os("SSH_AUTH_SOCK").is_none() {
-        return false;
-    }
+fn try_agent(
+    session: &Session,
+    user: &str,
+    socket: Option<&Path>,
+    tried: &mut Vec<String>,
+) -> bool {
+    let Some(socket) = socket else { return false };
     let Ok(mut agent) = session.agent() else {
         return false;
     };
+    if agent.set_identity_path(socket).is_err() {
+        return false;
+    }
     if agent.connect().is_err() || agent.list_identities().is_err() {
         tried.push("ssh-agent: cannot reach the agent".into());
         return false;

@@ -1,7 +1,7 @@
 //! A small reader for the parts of `~/.ssh/config` the installer honours.
 //!
 //! Keywords: `Host` (patterns with `*`, `?` and `!negation`), `HostName`, `User`, `Port`,
-//! `IdentityFile`, `ProxyJump`, `UserKnownHostsFile`, `ConnectTimeout`, `ServerAliveInterval`.
+//! `IdentityFile`, `IdentityAgent`, `ProxyJump`, `UserKnownHostsFile`, `ConnectTimeout`, `ServerAliveInterval`.
 //! As in OpenSSH the first value found wins, except `IdentityFile` and `UserKnownHostsFile`,
 //! which accumulate. `Match` blocks are skipped (their conditions need information we do not
 //! have); other keywords are ignored. `~` and the tokens `%h %p %r %u %d %%` are expanded.
@@ -17,6 +17,7 @@ pub struct HostConfig {
     pub port: Option<u16>,
     pub identity_files: Vec<String>,
     pub proxy_jump: Option<String>,
+    pub identity_agent: Option<String>,
     pub user_known_hosts_files: Vec<String>,
     pub connect_timeout_secs: Option<u64>,
     pub server_alive_interval_secs: Option<u64>,
@@ -131,6 +132,9 @@ impl SshConfig {
                     "identityfile" => hc.identity_files.push(first),
                     "proxyjump" => {
                         hc.proxy_jump.get_or_insert(first);
+                    }
+                    "identityagent" => {
+                        hc.identity_agent.get_or_insert(first);
                     }
                     "userknownhostsfile" if hc.user_known_hosts_files.is_empty() => {
                         hc.user_known_hosts_files = args.clone();

@@ -6,7 +6,7 @@
 
 use super::error::{SshError, SshErrorKind};
 use super::quote::{sh_quote, QuoteError};
-use super::session::{sudo_failure, HostSession};
+use super::session::{sudo_failure, HostSession, Liveness};
 use crate::profile::model::SudoMode;
 use std::io::{ErrorKind, Read, Write};
 use std::time::{Duration, Instant};
@@ -88,9 +88,6 @@ impl RunOutput {
     }
 }
 
-/// How many keepalive periods without any answer mean the host is gone (OpenSSH's
-/// ServerAliveCountMax default).
-const SILENT_KEEPALIVES: u32 = 3;
 /// stderr kept in a `CommandFailed` error.
 const STDERR_TAIL_LINES: usize = 5;
 
@@ -197,10 +194,11 @@ impl HostSession {
         let mut stdin_at = 0;
         let mut eof_sent = false;
         let mut buf = vec![0u8; 32 * 1024];
-        let silence_limit =
-            self.target.keepalive_interval.max(Duration::from_secs(1)) * SILENT_KEEPALIVES;
-        let mut last_heard = Instant::now();
+        let mut liveness = Liveness::new(&self.target);
         loop {
+            if self.socket_readable_now() {
+                liveness.heard();
+            }
             let mut progressed = false;
             if stdin_at < stdin.len() {
                 match channel.write(&stdin[stdin_at..]) {
@@ -242,25 +240,19 @@ impl HostSession {
             if out_done && err_done && channel.eof() {
                 break;
             }
-            let now = Instant::now();
             if progressed {
-                last_heard = now;
+                liveness.heard();
                 continue;
             }
-            if now >= deadline {
+            if Instant::now() >= deadline {
                 return Err(self.error(SshErrorKind::Timeout {
                     during: format!("running {label}"),
                     after: started.elapsed(),
                 }));
             }
-            if now.duration_since(last_heard) >= silence_limit {
-                return Err(self.error(SshErrorKind::Timeout {
-                    during: format!("running {label} (the host stopped answering keepalives)"),
-                    after: now.duration_since(last_heard),
-                }));
-            }
+            liveness.check(self, &format!("running {label}"))?;
             if self.wait_socket(deadline) {
-                last_heard = Instant::now();
+                liveness.heard();
             }
         }
         out.finish(on_line);

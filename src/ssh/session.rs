@@ -244,8 +244,19 @@ impl HostSession {
         n > 0 && fds[0].revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0
     }
 
-    /// Retry a libssh2 call that may say "would block" until it completes or the deadline
-    /// passes.
+    /// Whether the socket has unread data right now (no waiting).
+    pub(crate) fn socket_readable_now(&self) -> bool {
+        let mut fds = [libc::pollfd {
+            fd: self.socket.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        // SAFETY: one valid pollfd for a descriptor we own.
+        unsafe { libc::poll(fds.as_mut_ptr(), 1, 0) > 0 }
+    }
+
+    /// Retry a libssh2 call that may say "would block" until it completes, the deadline
+    /// passes, or the host stops answering keepalives.
     pub(crate) fn wait_for<T>(
         &self,
         deadline: Instant,
@@ -253,7 +264,11 @@ impl HostSession {
         mut op: impl FnMut() -> Result<T, ssh2::Error>,
     ) -> Result<T, SshError> {
         let started = Instant::now();
+        let mut liveness = Liveness::new(&self.target);
         loop {
+            if self.socket_readable_now() {
+                liveness.heard();
+            }
             match op() {
                 Ok(v) => return Ok(v),
                 Err(e) if e.code() == EAGAIN => {
@@ -263,7 +278,10 @@ impl HostSession {
                             after: started.elapsed(),
                         }));
                     }
-                    self.wait_socket(deadline);
+                    liveness.check(self, during)?;
+                    if self.wait_socket(deadline) {
+                        liveness.heard();
+                    }
                 }
                 Err(e) => {
                     return Err(self.error(SshErrorKind::Protocol {
@@ -273,6 +291,41 @@ impl HostSession {
                 }
             }
         }
+    }
+}
+
+/// How many keepalive periods without a byte from the host mean it is gone (OpenSSH's
+/// ServerAliveCountMax default). Keepalives ask for a reply, so a live host is never silent
+/// that long, even while a command prints nothing.
+const SILENT_KEEPALIVES: u32 = 3;
+
+/// Notices a host that stopped answering: frozen, or cut off without a reset.
+pub(crate) struct Liveness {
+    last_heard: Instant,
+    limit: Duration,
+}
+
+impl Liveness {
+    pub(crate) fn new(target: &Target) -> Liveness {
+        Liveness {
+            last_heard: Instant::now(),
+            limit: target.keepalive_interval.max(Duration::from_secs(1)) * SILENT_KEEPALIVES,
+        }
+    }
+
+    pub(crate) fn heard(&mut self) {
+        self.last_heard = Instant::now();
+    }
+
+    pub(crate) fn check(&self, host: &HostSession, during: &str) -> Result<(), SshError> {
+        let silent = self.last_heard.elapsed();
+        if silent < self.limit {
+            return Ok(());
+        }
+        Err(host.error(SshErrorKind::Timeout {
+            during: format!("{during} (the host stopped answering keepalives)"),
+            after: silent,
+        }))
     }
 }
 

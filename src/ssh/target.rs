@@ -22,6 +22,8 @@ pub struct Target {
     pub user: String,
     /// Key files to try after the ssh-agent, in order.
     pub identity_files: Vec<PathBuf>,
+    /// The ssh-agent socket (`SSH_AUTH_SOCK`, or ssh_config `IdentityAgent`); `None`: no agent.
+    pub agent_socket: Option<PathBuf>,
     /// Reach this host through a tunnel from another one.
     pub jump: Option<Box<Target>>,
     /// known_hosts files consulted, in order.
@@ -49,6 +51,9 @@ impl Target {
             port,
             user: user.to_string(),
             identity_files: default_identity_files(&ssh_dir),
+            agent_socket: std::env::var_os("SSH_AUTH_SOCK")
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from),
             jump: None,
             known_hosts: vec![ssh_dir.join("known_hosts"), ssh_dir.join("known_hosts2")],
             record_new_keys_in: ssh_dir.join("known_hosts"),
@@ -99,6 +104,11 @@ impl Target {
             t.identity_files = vec![resolve(&expand_tilde(key))];
         } else if !hc.identity_files.is_empty() {
             t.identity_files = hc.identity_files.iter().map(PathBuf::from).collect();
+        }
+        match hc.identity_agent.as_deref() {
+            None | Some("SSH_AUTH_SOCK") => {}
+            Some(a) if a.eq_ignore_ascii_case("none") => t.agent_socket = None,
+            Some(a) => t.agent_socket = Some(PathBuf::from(a)),
         }
         if !hc.user_known_hosts_files.is_empty() {
             t.known_hosts = hc
@@ -168,6 +178,7 @@ impl Target {
         } else {
             hc.identity_files.iter().map(PathBuf::from).collect()
         };
+        j.agent_socket = self.agent_socket.clone();
         j.known_hosts = self.known_hosts.clone();
         j.record_new_keys_in = self.record_new_keys_in.clone();
         j.connect_timeout = self.connect_timeout;
