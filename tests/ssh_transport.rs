@@ -838,3 +838,59 @@ fn a_long_silent_command_on_a_live_host_is_not_mistaken_for_a_frozen_one() {
         .expect("the host answered its keepalives");
     assert_eq!(out.stdout_text(), "done\n");
 }
+
+#[test]
+fn sudo_that_requires_a_tty_is_explained() {
+    if Sshd::skip_unless_root("sudo_that_requires_a_tty_is_explained") {
+        return;
+    }
+    let sshd = Sshd::builder()
+        .user("legacy", None, SudoRule::NoPassword)
+        .sudoers("Defaults requiretty\n")
+        .start();
+    let mut t = target_for(&sshd, "legacy", sshd.known_hosts_file(&["ed25519"]));
+    t.sudo = SudoMode::Passwordless;
+    let err = HostSession::connect(&t, &HostKeyPolicy::Strict, &no_creds())
+        .err()
+        .unwrap();
+    assert!(
+        matches!(
+            err.kind,
+            SshErrorKind::SudoFailed {
+                reason: SudoFailure::RequiresTty,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("!requiretty"), "{err}");
+}
+
+#[test]
+fn hashed_known_hosts_entries_written_by_ssh_keygen_are_understood() {
+    if Sshd::skip_unless_root("hashed_known_hosts_entries_written_by_ssh_keygen_are_understood") {
+        return;
+    }
+    let sshd = Sshd::builder().host_keys(&["ecdsa", "ed25519"]).start();
+    let kh = sshd.known_hosts_file(&["ed25519"]);
+    let hashed = std::process::Command::new("ssh-keygen")
+        .arg("-H")
+        .arg("-f")
+        .arg(&kh)
+        .output()
+        .unwrap();
+    assert!(hashed.status.success());
+    let text = std::fs::read_to_string(&kh).unwrap();
+    assert!(
+        text.starts_with("|1|") && !text.contains(&sshd.address),
+        "{text}"
+    );
+    let host = HostSession::connect(
+        &target_for(&sshd, "root", kh),
+        &HostKeyPolicy::Strict,
+        &no_creds(),
+    )
+    .unwrap();
+    assert_eq!(host.host_key().verdict, HostKeyVerdict::Known);
+    assert_eq!(host.fingerprint(), sshd.host_key_fingerprint("ed25519"));
+}

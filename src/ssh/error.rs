@@ -68,6 +68,8 @@ pub enum SudoFailure {
     NotAllowed,
     /// Sudo mode `password` but no password was given.
     NoPassword,
+    /// sudoers says `requiretty` (old RHEL/CentOS default), and commands run without a tty.
+    RequiresTty,
 }
 
 impl SshError {
@@ -176,6 +178,11 @@ impl fmt::Display for SshError {
                     f,
                     "{host}: {user} may not run commands as root with sudo. Add the user to \
                      sudoers on the host, or log in as root."
+                ),
+                SudoFailure::RequiresTty => write!(
+                    f,
+                    "{host}: sudo on this host requires a terminal (`Defaults requiretty` in \
+                     /etc/sudoers). Add `Defaults:{user} !requiretty` with visudo, or log in as root."
                 ),
                 SudoFailure::NoPassword => write!(
                     f,

@@ -280,12 +280,13 @@ impl HostSession {
 }
 
 /// Put a command line under sudo. The script becomes one quoted argument of `sh -c`, so sudo
-/// never parses it and the login shell's quirks do not matter.
+/// never parses it and the login shell's quirks do not matter. `LC_ALL=C` keeps sudo's
+/// messages in English, which is how a refusal is recognised.
 pub fn wrap_for_sudo(script: &str, sudo: SudoMode) -> Result<String, QuoteError> {
     Ok(match sudo {
         SudoMode::None => script.to_string(),
-        SudoMode::Passwordless => format!("sudo -n -- sh -c {}", sh_quote(script)?),
-        SudoMode::Password => format!("sudo -S -p '' -- sh -c {}", sh_quote(script)?),
+        SudoMode::Passwordless => format!("env LC_ALL=C sudo -n -- sh -c {}", sh_quote(script)?),
+        SudoMode::Password => format!("env LC_ALL=C sudo -S -p '' -- sh -c {}", sh_quote(script)?),
     })
 }
 
@@ -344,11 +345,11 @@ mod tests {
         );
         assert_eq!(
             wrap_for_sudo("echo 'a b'", SudoMode::Passwordless).unwrap(),
-            "sudo -n -- sh -c 'echo '\\''a b'\\'''"
+            "env LC_ALL=C sudo -n -- sh -c 'echo '\\''a b'\\'''"
         );
         assert!(wrap_for_sudo("id", SudoMode::Password)
             .unwrap()
-            .starts_with("sudo -S -p '' -- sh -c "));
+            .starts_with("env LC_ALL=C sudo -S -p '' -- sh -c "));
     }
 
     #[test]

@@ -174,8 +174,13 @@ impl HostSession {
         match self.target.sudo {
             SudoMode::None => Ok(()),
             SudoMode::Passwordless => {
-                let out =
-                    self.run_line("sudo -n true", &[], deadline, "checking sudo", &mut |_| {})?;
+                let out = self.run_line(
+                    "env LC_ALL=C sudo -n true",
+                    &[],
+                    deadline,
+                    "checking sudo",
+                    &mut |_| {},
+                )?;
                 match sudo_failure(&out.stderr_text()) {
                     _ if out.exit_status == 0 => Ok(()),
                     Some(reason) => Err(self.sudo_error(reason)),
@@ -193,7 +198,7 @@ impl HostSession {
                 stdin.push(b'\n');
                 // -k: ignore any cached credential, so the password itself is checked.
                 let out = self.run_line(
-                    "sudo -S -k -p '' true",
+                    "env LC_ALL=C sudo -S -k -p '' true",
                     &stdin,
                     deadline,
                     "checking sudo",
@@ -338,10 +343,15 @@ impl Drop for HostSession {
     }
 }
 
-/// Recognise sudo's own complaints in stderr.
+/// Recognise sudo's own complaints in stderr (sudo's messages are not translated when the
+/// remote locale is C/POSIX, which is what a non-interactive SSH command usually gets).
 pub(crate) fn sudo_failure(stderr: &str) -> Option<SudoFailure> {
     for line in stderr.lines() {
         let l = line.trim();
+        // sudo 1.8 prints "<user> is not in the sudoers file" without its "sudo:" prefix.
+        if l.contains("is not in the sudoers file") {
+            return Some(SudoFailure::NotAllowed);
+        }
         if !(l.starts_with("sudo:") || l.starts_with("Sorry")) {
             continue;
         }
@@ -350,6 +360,9 @@ pub(crate) fn sudo_failure(stderr: &str) -> Option<SudoFailure> {
             || l.contains("no password was provided")
         {
             return Some(SudoFailure::WrongPassword);
+        }
+        if l.contains("must have a tty") {
+            return Some(SudoFailure::RequiresTty);
         }
         if l.contains("a password is required") {
             return Some(SudoFailure::PasswordRequired);
@@ -504,4 +517,43 @@ fn classify(target: &Target, during: &str, after: Duration, e: &ssh2::Error) -> 
 fn auth_timed_out(e: &SshError) -> bool {
     matches!(&e.kind, SshErrorKind::AuthFailed { tried, .. }
         if tried.iter().any(|t| t.to_ascii_lowercase().contains("timed out")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sudo_refusals_are_recognised_from_its_messages() {
+        let cases = [
+            (
+                "sudo: a password is required\n",
+                Some(SudoFailure::PasswordRequired),
+            ),
+            (
+                "Sorry, try again.\nsudo: 1 incorrect password attempt\n",
+                Some(SudoFailure::WrongPassword),
+            ),
+            (
+                "ops is not in the sudoers file.  This incident will be reported.\n",
+                Some(SudoFailure::NotAllowed),
+            ),
+            (
+                "sudo: ops is not in the sudoers file.  This incident will be reported.\n",
+                Some(SudoFailure::NotAllowed),
+            ),
+            (
+                "Sorry, user ops is not allowed to execute '/bin/sh -c id' as root on h.\n",
+                Some(SudoFailure::NotAllowed),
+            ),
+            (
+                "sudo: sorry, you must have a tty to run sudo\n",
+                Some(SudoFailure::RequiresTty),
+            ),
+            ("rm: cannot remove 'x': Permission denied\n", None),
+        ];
+        for (stderr, expected) in cases {
+            assert_eq!(sudo_failure(stderr), expected, "{stderr}");
+        }
+    }
 }

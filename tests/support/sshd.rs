@@ -34,6 +34,7 @@ pub struct SshdBuilder {
     password_auth: bool,
     allow_tcp_forwarding: bool,
     log_level: &'static str,
+    sudoers_extra: String,
 }
 
 pub struct Sshd {
@@ -59,6 +60,7 @@ impl Sshd {
             password_auth: false,
             allow_tcp_forwarding: true,
             log_level: "VERBOSE",
+            sudoers_extra: String::new(),
         }
     }
 
@@ -202,6 +204,12 @@ impl SshdBuilder {
         self
     }
 
+    /// Extra lines for the server's private /etc/sudoers (e.g. `Defaults requiretty`).
+    pub fn sudoers(mut self, lines: &str) -> Self {
+        self.sudoers_extra.push_str(lines);
+        self
+    }
+
     pub fn allow_tcp_forwarding(mut self, on: bool) -> Self {
         self.allow_tcp_forwarding = on;
         self
@@ -236,7 +244,7 @@ impl SshdBuilder {
         let mut shadow = std::fs::read_to_string("/etc/shadow").unwrap();
         let mut group = std::fs::read_to_string("/etc/group").unwrap();
         let mut sudoers = String::from(
-            "Defaults env_reset\nDefaults secure_path=\"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"\n\
+            "Defaults env_reset\nDefaults use_pty\nDefaults secure_path=\"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"\n\
              root ALL=(ALL:ALL) ALL\n",
         );
         for (i, u) in self.users.iter().enumerate() {
@@ -264,6 +272,7 @@ impl SshdBuilder {
                 SudoRule::WithPassword => sudoers.push_str(&format!("{} ALL=(ALL) ALL\n", u.name)),
             }
         }
+        sudoers.push_str(&self.sudoers_extra);
         for (name, text, mode) in [
             ("passwd", &passwd, 0o644),
             ("shadow", &shadow, 0o640),
