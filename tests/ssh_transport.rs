@@ -894,3 +894,38 @@ fn hashed_known_hosts_entries_written_by_ssh_keygen_are_understood() {
     assert_eq!(host.host_key().verdict, HostKeyVerdict::Known);
     assert_eq!(host.fingerprint(), sshd.host_key_fingerprint("ed25519"));
 }
+
+#[test]
+fn a_large_local_file_is_streamed_to_the_host_intact() {
+    if Sshd::skip_unless_root("a_large_local_file_is_streamed_to_the_host_intact") {
+        return;
+    }
+    let sshd = Sshd::builder()
+        .user("ops", Some("pw-9"), SudoRule::WithPassword)
+        .start();
+    let mut t = target_for(&sshd, "ops", sshd.known_hosts_file(&["ed25519"]));
+    t.sudo = SudoMode::Password;
+    let creds = StaticCredentials {
+        sudo_password: Some(Secret::new("pw-9")),
+        ..Default::default()
+    };
+    let mut host = HostSession::connect(&t, &HostKeyPolicy::Strict, &creds).unwrap();
+    let local = sshd.dir.path().join("scalr-server_8.0.1-1_amd64.deb");
+    let data: Vec<u8> = (0..6_000_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    std::fs::write(&local, &data).unwrap();
+    let remote = sshd.dir.path().join("packages/scalr-server.deb");
+    let outcome = host
+        .upload_file(&local, remote.to_str().unwrap(), 0o644)
+        .unwrap();
+    assert!(outcome.changed);
+    assert!(
+        std::fs::read(&remote).unwrap() == data,
+        "the package arrived byte for byte"
+    );
+    assert_eq!(
+        std::fs::metadata(&remote).unwrap().permissions().mode() & 0o7777,
+        0o644
+    );
+}

@@ -229,9 +229,12 @@ fn try_key_file(
     creds: &dyn Credentials,
     tried: &mut Vec<String>,
 ) -> bool {
-    let Ok(text) = std::fs::read_to_string(key) else {
-        // Default key names that do not exist are not worth mentioning.
-        return false;
+    let text = match std::fs::read_to_string(key) {
+        Ok(text) => text,
+        Err(e) => {
+            tried.push(format!("key {}: {e}", key.display()));
+            return false;
+        }
     };
     let passphrase = if key_is_encrypted(&text) {
         match creds.secret(&SecretRequest::KeyPassphrase {

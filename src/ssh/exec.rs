@@ -99,6 +99,17 @@ impl HostSession {
         cmd: &RemoteCommand,
         on_line: &mut dyn FnMut(OutputLine<'_>),
     ) -> Result<RunOutput, SshError> {
+        let stdin = cmd.stdin.clone();
+        self.run_with_input(cmd, &mut stdin.as_slice(), on_line)
+    }
+
+    /// `run`, with stdin streamed from `input` instead of `cmd.stdin` (for large files).
+    pub fn run_with_input(
+        &mut self,
+        cmd: &RemoteCommand,
+        input: &mut dyn Read,
+        on_line: &mut dyn FnMut(OutputLine<'_>),
+    ) -> Result<RunOutput, SshError> {
         let sudo = if cmd.as_root {
             self.target.sudo
         } else {
@@ -109,18 +120,18 @@ impl HostSession {
                 reason: format!("{}: {e}", cmd.label),
             })
         })?;
-        let mut stdin = Vec::new();
+        let mut password_line = Vec::new();
         if sudo == SudoMode::Password {
             let password = self
                 .sudo_password
                 .as_ref()
                 .ok_or_else(|| self.sudo_error(super::error::SudoFailure::NoPassword))?;
-            stdin.extend_from_slice(password.expose().as_bytes());
-            stdin.push(b'\n');
+            password_line.extend_from_slice(password.expose().as_bytes());
+            password_line.push(b'\n');
         }
-        stdin.extend_from_slice(&cmd.stdin);
-        let result = self.run_line(&line, &stdin, cmd.timeout, &cmd.label, on_line);
-        stdin.iter_mut().for_each(|b| *b = 0);
+        let mut stdin = password_line.as_slice().chain(input);
+        let result = self.run_line(&line, &mut stdin, cmd.timeout, &cmd.label, on_line);
+        password_line.iter_mut().for_each(|b| *b = 0);
         let out = result?;
         if sudo != SudoMode::None && !out.success() {
             if let Some(reason) = sudo_failure(&out.stderr_text()) {
@@ -157,7 +168,7 @@ impl HostSession {
     pub(crate) fn run_line(
         &mut self,
         line: &str,
-        stdin: &[u8],
+        stdin: &mut dyn Read,
         timeout: Duration,
         label: &str,
         on_line: &mut dyn FnMut(OutputLine<'_>),
@@ -175,7 +186,7 @@ impl HostSession {
     fn exchange(
         &self,
         line: &str,
-        stdin: &[u8],
+        stdin: &mut dyn Read,
         deadline: Instant,
         label: &str,
         on_line: &mut dyn FnMut(OutputLine<'_>),
@@ -191,7 +202,11 @@ impl HostSession {
 
         let mut out = LineBuffer::new(Stream::Stdout);
         let mut err = LineBuffer::new(Stream::Stderr);
-        let mut stdin_at = 0;
+        // May hold the sudo password: wiped when this function returns, however it returns.
+        let mut pending = WipedBuffer(Vec::new());
+        let pending = &mut pending.0;
+        let mut pending_at = 0;
+        let mut input_done = false;
         let mut eof_sent = false;
         let mut buf = vec![0u8; 32 * 1024];
         let mut liveness = Liveness::new(&self.target);
@@ -200,18 +215,39 @@ impl HostSession {
                 liveness.heard();
             }
             let mut progressed = false;
-            if stdin_at < stdin.len() {
-                match channel.write(&stdin[stdin_at..]) {
+            if pending_at == pending.len() && !input_done {
+                pending.resize(64 * 1024, 0);
+                pending_at = 0;
+                match stdin.read(pending) {
+                    Ok(0) => {
+                        pending.clear();
+                        input_done = true;
+                    }
+                    Ok(n) => pending.truncate(n),
+                    Err(e) if e.kind() == ErrorKind::Interrupted => pending.clear(),
+                    Err(e) => {
+                        return Err(self.error(SshErrorKind::Transfer {
+                            path: format!("input of {label}"),
+                            reason: e.to_string(),
+                        }))
+                    }
+                }
+            }
+            if pending_at < pending.len() {
+                match channel.write(&pending[pending_at..]) {
                     Ok(n) => {
-                        stdin_at += n;
+                        pending_at += n;
                         progressed |= n > 0;
                     }
                     Err(e) if e.kind() == ErrorKind::WouldBlock => {}
                     // The command closed its stdin (or exited); the rest is not wanted.
-                    Err(_) => stdin_at = stdin.len(),
+                    Err(_) => {
+                        pending_at = pending.len();
+                        input_done = true;
+                    }
                 }
             }
-            if stdin_at == stdin.len() && !eof_sent {
+            if input_done && pending_at == pending.len() && !eof_sent {
                 match channel.send_eof() {
                     Err(e) if e.code() == super::session::EAGAIN => {}
                     _ => eof_sent = true,
@@ -288,6 +324,14 @@ pub fn wrap_for_sudo(script: &str, sudo: SudoMode) -> Result<String, QuoteError>
         SudoMode::Passwordless => format!("env LC_ALL=C sudo -n -- sh -c {}", sh_quote(script)?),
         SudoMode::Password => format!("env LC_ALL=C sudo -S -p '' -- sh -c {}", sh_quote(script)?),
     })
+}
+
+struct WipedBuffer(Vec<u8>);
+
+impl Drop for WipedBuffer {
+    fn drop(&mut self) {
+        self.0.iter_mut().for_each(|b| *b = 0);
+    }
 }
 
 /// Splits a byte stream into lines for the callback, keeping everything for the caller.

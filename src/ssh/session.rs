@@ -118,6 +118,16 @@ impl HostSession {
             )
         })?;
         let host_key = verify_host_key(&session, target, policy, &known)?;
+        tracing::debug!(
+            host = %target.name,
+            address = %target.display_address(),
+            key_type = %host_key.key_type,
+            fingerprint = %host_key.fingerprint,
+            verdict = ?host_key.verdict,
+            kex = session.methods(MethodType::Kex).unwrap_or("?"),
+            cipher = session.methods(MethodType::CryptCs).unwrap_or("?"),
+            "ssh handshake done"
+        );
         authenticate(&session, target, creds).map_err(|e| {
             if auth_timed_out(&e) {
                 err(SshErrorKind::Timeout {
@@ -176,7 +186,7 @@ impl HostSession {
             SudoMode::Passwordless => {
                 let out = self.run_line(
                     "env LC_ALL=C sudo -n true",
-                    &[],
+                    &mut std::io::empty(),
                     deadline,
                     "checking sudo",
                     &mut |_| {},
@@ -199,7 +209,7 @@ impl HostSession {
                 // -k: ignore any cached credential, so the password itself is checked.
                 let out = self.run_line(
                     "env LC_ALL=C sudo -S -k -p '' true",
-                    &stdin,
+                    &mut stdin.as_slice(),
                     deadline,
                     "checking sudo",
                     &mut |_| {},

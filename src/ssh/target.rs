@@ -72,6 +72,9 @@ impl Target {
         profile_dir: &Path,
     ) -> Result<Target, SshError> {
         let bad = |reason: String| SshError::new(&host.name, SshErrorKind::Config { reason });
+        if host.address.trim().is_empty() {
+            return Err(bad("the host has no address".into()));
+        }
         let hc = config.lookup(&host.address).map_err(bad)?;
         let mut t = Target::new(
             &host.name,

@@ -10,6 +10,9 @@ use super::error::{SshError, SshErrorKind};
 use super::exec::RemoteCommand;
 use super::quote::sh_script;
 use super::session::HostSession;
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 /// What an upload did.
@@ -29,6 +32,13 @@ umask 077
 tmp=$(mktemp "$dir/.scalr-upload.XXXXXX")
 trap 'rm -f -- "$tmp"' EXIT
 cat > "$tmp"
+# A connection lost mid-transfer ends stdin early: never move a truncated file into place.
+size=$(wc -c < "$tmp" | tr -d ' ')
+if [ "$size" != "$4" ]; then echo "received $size of $4 bytes" >&2; exit 1; fi
+if command -v sha256sum >/dev/null 2>&1; then
+  sum=$(sha256sum < "$tmp" | cut -d' ' -f1)
+  if [ "$sum" != "$5" ]; then echo "checksum mismatch after transfer" >&2; exit 1; fi
+fi
 if [ -f "$dst" ]; then
   if cmp -s -- "$tmp" "$dst"; then chmod "$mode" "$dst"; echo unchanged; exit 0; fi
   chown --reference="$dst" -- "$tmp" 2>/dev/null || true
@@ -42,8 +52,12 @@ echo changed
 "#;
 
 /// Timeout for a transfer: generous, scaled by size (1 MiB/s is a slow WAN).
-fn transfer_timeout(bytes: usize) -> Duration {
-    Duration::from_secs(60 + (bytes / (1024 * 1024)) as u64)
+fn transfer_timeout(bytes: u64) -> Duration {
+    Duration::from_secs(60 + bytes / (1024 * 1024))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl HostSession {
@@ -53,6 +67,48 @@ impl HostSession {
         &mut self,
         path: &str,
         contents: &[u8],
+        mode: u32,
+    ) -> Result<UploadOutcome, SshError> {
+        let digest = hex(&Sha256::digest(contents));
+        self.upload_stream(
+            path,
+            &mut &contents[..],
+            contents.len() as u64,
+            &digest,
+            mode,
+        )
+    }
+
+    /// `upload` for a local file (e.g. a package), streamed rather than read into memory.
+    pub fn upload_file(
+        &mut self,
+        local: &Path,
+        path: &str,
+        mode: u32,
+    ) -> Result<UploadOutcome, SshError> {
+        let local_error = |e: std::io::Error| {
+            self.error(SshErrorKind::Transfer {
+                path: path.to_string(),
+                reason: format!("cannot read {}: {e}", local.display()),
+            })
+        };
+        let mut hasher = Sha256::new();
+        let size = std::io::copy(
+            &mut std::fs::File::open(local).map_err(local_error)?,
+            &mut hasher,
+        )
+        .map_err(local_error)?;
+        let digest = hex(&hasher.finalize());
+        let mut file = std::fs::File::open(local).map_err(local_error)?;
+        self.upload_stream(path, &mut file, size, &digest, mode)
+    }
+
+    fn upload_stream(
+        &mut self,
+        path: &str,
+        input: &mut dyn Read,
+        size: u64,
+        sha256: &str,
         mode: u32,
     ) -> Result<UploadOutcome, SshError> {
         let host = self.target.name.clone();
@@ -73,13 +129,18 @@ impl HostSession {
         }
         let script = sh_script(
             UPLOAD_SCRIPT,
-            [path, &format!("{mode:04o}"), &backup_stamp()],
+            [
+                path,
+                &format!("{mode:04o}"),
+                &backup_stamp(),
+                &size.to_string(),
+                sha256,
+            ],
         )
         .map_err(|e| fail(e.to_string()))?;
-        let cmd = RemoteCommand::new(format!("upload of {path}"), script)
-            .stdin(contents)
-            .timeout(transfer_timeout(contents.len()));
-        let out = self.run(&cmd, &mut |_| {})?;
+        let cmd =
+            RemoteCommand::new(format!("upload of {path}"), script).timeout(transfer_timeout(size));
+        let out = self.run_with_input(&cmd, input, &mut |_| {})?;
         if !out.success() {
             return Err(fail(out.stderr_text().trim().to_string()));
         }
@@ -139,9 +200,50 @@ fn backup_stamp() -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    /// Run the upload script locally, as the remote sh would.
+    fn run_script(dst: &Path, data: &[u8], size: u64, sha: &str) -> std::process::Output {
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(UPLOAD_SCRIPT)
+            .arg("sh")
+            .arg(dst)
+            .args(["0600", "20260101T000000Z", &size.to_string(), sha])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(data).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    #[test]
+    fn a_truncated_transfer_never_replaces_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let dst = dir.path().join("scalr-server.rb");
+        std::fs::write(&dst, "old\n").unwrap();
+        let full = b"new contents\n";
+        let sha = hex(&Sha256::digest(full));
+        let out = run_script(&dst, &full[..5], full.len() as u64, &sha);
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("received 5 of 13 bytes"));
+        assert_eq!(std::fs::read(&dst).unwrap(), b"old\n");
+        let out = run_script(&dst, b"NEW contents\n", full.len() as u64, &sha);
+        assert!(String::from_utf8_lossy(&out.stderr).contains("checksum mismatch"));
+        assert_eq!(std::fs::read(&dst).unwrap(), b"old\n");
+        let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 1, "temporary files were removed");
+        let out = run_script(&dst, full, full.len() as u64, &sha);
+        assert!(out.status.success());
+        assert_eq!(std::fs::read(&dst).unwrap(), full);
+    }
     #[test]
     fn backup_names_sort_by_time() {
-        let s = super::backup_stamp();
+        let s = backup_stamp();
         assert_eq!(s.len(), 16, "{s}");
         assert!(s.ends_with('Z') && s.contains('T'));
     }
