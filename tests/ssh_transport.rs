@@ -929,3 +929,25 @@ fn a_large_local_file_is_streamed_to_the_host_intact() {
         0o644
     );
 }
+
+#[test]
+fn a_password_is_not_sent_when_sudo_does_not_ask_for_one() {
+    if Sshd::skip_unless_root("a_password_is_not_sent_when_sudo_does_not_ask_for_one") {
+        return;
+    }
+    let sshd = Sshd::builder()
+        .user("deploy", None, SudoRule::NoPassword)
+        .start();
+    let mut t = target_for(&sshd, "deploy", sshd.known_hosts_file(&["ed25519"]));
+    t.sudo = SudoMode::Password;
+    let creds = StaticCredentials {
+        sudo_password: Some(Secret::new("Not-Needed-77")),
+        ..Default::default()
+    };
+    let mut host = HostSession::connect(&t, &HostKeyPolicy::Strict, &creds).unwrap();
+    assert_eq!(host.sudo_mode(), SudoMode::Passwordless);
+    // Had the password been written to stdin, `cat` would print it.
+    let cmd = RemoteCommand::new("echo stdin", "id -u; cat").stdin(b"payload\n".to_vec());
+    let out = host.run(&cmd, &mut |_| {}).unwrap();
+    assert_eq!(out.stdout_text(), "0\npayload\n");
+}

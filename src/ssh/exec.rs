@@ -111,7 +111,7 @@ impl HostSession {
         on_line: &mut dyn FnMut(OutputLine<'_>),
     ) -> Result<RunOutput, SshError> {
         let sudo = if cmd.as_root {
-            self.target.sudo
+            self.sudo
         } else {
             SudoMode::None
         };
@@ -316,13 +316,17 @@ impl HostSession {
 }
 
 /// Put a command line under sudo. The script becomes one quoted argument of `sh -c`, so sudo
-/// never parses it and the login shell's quirks do not matter. `LC_ALL=C` keeps sudo's
+/// never parses it and the login shell's quirks do not matter. With a password, `-k` makes
+/// sudo ask every time, so it always consumes exactly the password line. `LC_ALL=C` keeps sudo's
 /// messages in English, which is how a refusal is recognised.
 pub fn wrap_for_sudo(script: &str, sudo: SudoMode) -> Result<String, QuoteError> {
     Ok(match sudo {
         SudoMode::None => script.to_string(),
         SudoMode::Passwordless => format!("env LC_ALL=C sudo -n -- sh -c {}", sh_quote(script)?),
-        SudoMode::Password => format!("env LC_ALL=C sudo -S -p '' -- sh -c {}", sh_quote(script)?),
+        SudoMode::Password => format!(
+            "env LC_ALL=C sudo -k -S -p '' -- sh -c {}",
+            sh_quote(script)?
+        ),
     })
 }
 
@@ -393,7 +397,7 @@ mod tests {
         );
         assert!(wrap_for_sudo("id", SudoMode::Password)
             .unwrap()
-            .starts_with("env LC_ALL=C sudo -S -p '' -- sh -c "));
+            .starts_with("env LC_ALL=C sudo -k -S -p '' -- sh -c "));
     }
 
     #[test]

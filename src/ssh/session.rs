@@ -56,6 +56,10 @@ pub struct HostSession {
     pub(crate) socket: OwnedFd,
     pub(crate) host_key: HostKeyReport,
     pub(crate) sudo_password: Option<Secret>,
+    /// How commands become root here: the profile's mode, except that `password` becomes
+    /// `passwordless` when sudo turns out not to ask (a password line would otherwise flow
+    /// into the command's stdin).
+    pub(crate) sudo: SudoMode,
     pub(crate) lost: bool,
     _tunnel: Option<JumpTunnel>,
 }
@@ -147,6 +151,7 @@ impl HostSession {
             socket,
             host_key,
             sudo_password: None,
+            sudo: SudoMode::None,
             lost: false,
             _tunnel: tunnel,
         };
@@ -177,54 +182,59 @@ impl HostSession {
         SshError::new(&self.target.name, kind)
     }
 
+    /// How commands run as root on this host (see `SudoMode`).
+    pub fn sudo_mode(&self) -> SudoMode {
+        self.sudo
+    }
+
     /// Make sure sudo works before anything depends on it, so a wrong password is reported
     /// once, up front, and later commands never feed further stdin lines to a retrying sudo.
+    /// `-k` makes sudo ignore cached credentials, so what we learn here holds for every
+    /// later command (which also run with `-k`).
     fn prepare_sudo(&mut self, creds: &dyn Credentials) -> Result<(), SshError> {
         let deadline = Duration::from_secs(30).max(self.target.connect_timeout);
-        match self.target.sudo {
-            SudoMode::None => Ok(()),
-            SudoMode::Passwordless => {
-                let out = self.run_line(
-                    "env LC_ALL=C sudo -n true",
-                    &mut std::io::empty(),
-                    deadline,
-                    "checking sudo",
-                    &mut |_| {},
-                )?;
-                match sudo_failure(&out.stderr_text()) {
-                    _ if out.exit_status == 0 => Ok(()),
-                    Some(reason) => Err(self.sudo_error(reason)),
-                    None => Err(self.sudo_error(SudoFailure::NotAllowed)),
-                }
-            }
-            SudoMode::Password => {
-                let password = creds
-                    .secret(&SecretRequest::SudoPassword {
-                        user: self.target.user.clone(),
-                        host: self.target.name.clone(),
-                    })
-                    .ok_or_else(|| self.sudo_error(SudoFailure::NoPassword))?;
-                let mut stdin = password.expose().as_bytes().to_vec();
-                stdin.push(b'\n');
-                // -k: ignore any cached credential, so the password itself is checked.
-                let out = self.run_line(
-                    "env LC_ALL=C sudo -S -k -p '' true",
-                    &mut stdin.as_slice(),
-                    deadline,
-                    "checking sudo",
-                    &mut |_| {},
-                );
-                stdin.iter_mut().for_each(|b| *b = 0);
-                let out = out?;
-                if out.exit_status == 0 {
-                    self.sudo_password = Some(password);
-                    return Ok(());
-                }
-                Err(self.sudo_error(
-                    sudo_failure(&out.stderr_text()).unwrap_or(SudoFailure::NotAllowed),
-                ))
-            }
+        if self.target.sudo == SudoMode::None {
+            return Ok(());
         }
+        let without_password = self.run_line(
+            "env LC_ALL=C sudo -k -n true",
+            &mut std::io::empty(),
+            deadline,
+            "checking sudo",
+            &mut |_| {},
+        )?;
+        if without_password.exit_status == 0 {
+            self.sudo = SudoMode::Passwordless;
+            return Ok(());
+        }
+        let reason =
+            sudo_failure(&without_password.stderr_text()).unwrap_or(SudoFailure::NotAllowed);
+        if self.target.sudo == SudoMode::Passwordless || reason != SudoFailure::PasswordRequired {
+            return Err(self.sudo_error(reason));
+        }
+        let password = creds
+            .secret(&SecretRequest::SudoPassword {
+                user: self.target.user.clone(),
+                host: self.target.name.clone(),
+            })
+            .ok_or_else(|| self.sudo_error(SudoFailure::NoPassword))?;
+        let mut stdin = password.expose().as_bytes().to_vec();
+        stdin.push(b'\n');
+        let out = self.run_line(
+            "env LC_ALL=C sudo -k -S -p '' true",
+            &mut stdin.as_slice(),
+            deadline,
+            "checking sudo",
+            &mut |_| {},
+        );
+        stdin.iter_mut().for_each(|b| *b = 0);
+        let out = out?;
+        if out.exit_status == 0 {
+            self.sudo_password = Some(password);
+            self.sudo = SudoMode::Password;
+            return Ok(());
+        }
+        Err(self.sudo_error(sudo_failure(&out.stderr_text()).unwrap_or(SudoFailure::NotAllowed)))
     }
 
     pub(crate) fn sudo_error(&self, reason: SudoFailure) -> SshError {
