@@ -951,3 +951,23 @@ fn a_password_is_not_sent_when_sudo_does_not_ask_for_one() {
     let out = host.run(&cmd, &mut |_| {}).unwrap();
     assert_eq!(out.stdout_text(), "0\npayload\n");
 }
+
+#[test]
+fn a_password_is_also_answered_through_keyboard_interactive() {
+    if Sshd::skip_unless_root("a_password_is_also_answered_through_keyboard_interactive") {
+        return;
+    }
+    let sshd = Sshd::builder()
+        .user("pamuser", Some("kbd-Secret-2"), SudoRule::None)
+        .keyboard_interactive_only()
+        .start();
+    let mut t = target_for(&sshd, "pamuser", sshd.known_hosts_file(&["ed25519"]));
+    t.identity_files = vec![];
+    let creds = StaticCredentials {
+        login_password: Some(Secret::new("kbd-Secret-2")),
+        ..Default::default()
+    };
+    let mut host = HostSession::connect(&t, &HostKeyPolicy::Strict, &creds)
+        .unwrap_or_else(|e| panic!("{e}\n{}", sshd.log()));
+    assert_eq!(run(&mut host, "id -un").stdout_text().trim(), "pamuser");
+}

@@ -32,6 +32,7 @@ pub struct SshdBuilder {
     host_key_types: Vec<&'static str>,
     users: Vec<TestUser>,
     password_auth: bool,
+    kbd_interactive: bool,
     allow_tcp_forwarding: bool,
     log_level: &'static str,
     sudoers_extra: String,
@@ -58,6 +59,7 @@ impl Sshd {
             host_key_types: vec!["ed25519"],
             users: Vec::new(),
             password_auth: false,
+            kbd_interactive: false,
             allow_tcp_forwarding: true,
             log_level: "VERBOSE",
             sudoers_extra: String::new(),
@@ -215,6 +217,13 @@ impl SshdBuilder {
         self
     }
 
+    /// Passwords only through keyboard-interactive (PAM), as many distributions ship sshd.
+    pub fn keyboard_interactive_only(mut self) -> Self {
+        self.kbd_interactive = true;
+        self.password_auth = false;
+        self
+    }
+
     pub fn password_auth(mut self, on: bool) -> Self {
         self.password_auth = on;
         self
@@ -297,14 +306,16 @@ impl SshdBuilder {
             .collect();
         let config = format!(
             "ListenAddress {address}:{port}\n{host_keys}PidFile {pid}\nAuthorizedKeysFile {auth}/%u\n\
-             StrictModes no\nUsePAM no\nPermitRootLogin yes\nPasswordAuthentication {pw}\n\
-             KbdInteractiveAuthentication no\nPubkeyAuthentication yes\nAllowTcpForwarding {fwd}\n\
+             StrictModes no\nUsePAM {pam}\nPermitRootLogin yes\nPasswordAuthentication {pw}\n\
+             KbdInteractiveAuthentication {kbd}\nPubkeyAuthentication yes\nAllowTcpForwarding {fwd}\n\
              Subsystem sftp internal-sftp\nLogLevel {level}\nMaxStartups 100\nMaxAuthTries 10\n",
             pid = d.join("sshd.pid").display(),
             auth = authorized.display(),
             pw = if self.password_auth { "yes" } else { "no" },
             fwd = if self.allow_tcp_forwarding { "yes" } else { "no" },
             level = self.log_level,
+            pam = if self.kbd_interactive { "yes" } else { "no" },
+            kbd = if self.kbd_interactive { "yes" } else { "no" },
         );
         let cfg = d.join("sshd_config");
         std::fs::write(&cfg, config).unwrap();
