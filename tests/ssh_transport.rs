@@ -670,6 +670,20 @@ fn a_command_over_its_deadline_times_out() {
         .unwrap_err();
     assert!(matches!(err.kind, SshErrorKind::Timeout { .. }), "{err}");
     assert!(start.elapsed() < Duration::from_secs(4));
+
+    // Output that never stops does not extend the deadline.
+    let mut host = root_session(&sshd);
+    let start = Instant::now();
+    let mut ticks = 0;
+    let chatty = RemoteCommand::new("chatty", "while :; do echo tick; sleep 0.01; done")
+        .timeout(Duration::from_secs(2));
+    let err = host.run(&chatty, &mut |_| ticks += 1).unwrap_err();
+    assert!(matches!(err.kind, SshErrorKind::Timeout { .. }), "{err}");
+    assert!(
+        start.elapsed() < Duration::from_secs(4) && ticks > 20,
+        "{ticks} ticks in {:?}",
+        start.elapsed()
+    );
 }
 
 #[test]

@@ -122,6 +122,8 @@ impl Credentials for StaticCredentials {
     }
 }
 
+const LIBSSH2_TIMEOUT: ssh2::ErrorCode = ssh2::ErrorCode::Session(-9);
+
 /// Authenticate `session` as `target.user`, trying methods in OpenSSH's order.
 pub fn authenticate(
     session: &Session,
@@ -142,6 +144,15 @@ pub fn authenticate(
         Ok(m) => m.to_string(),
         // The server accepted "none" authentication.
         Err(_) if session.authenticated() => return Ok(()),
+        Err(e) if e.code() == LIBSSH2_TIMEOUT => {
+            return Err(SshError::new(
+                &target.name,
+                SshErrorKind::Timeout {
+                    during: "logging in".into(),
+                    after: target.connect_timeout,
+                },
+            ))
+        }
         Err(e) => return Err(fail(vec![format!("asking for methods: {}", e.message())])),
     };
     let offers = |m: &str| methods.split(',').any(|x| x == m);
@@ -270,6 +281,7 @@ fn try_key_file(
         }
         Err(e) => {
             let reason = match e.code() {
+                LIBSSH2_TIMEOUT => "timed out waiting for the server".to_string(),
                 ssh2::ErrorCode::Session(-16) if passphrase.is_some() => {
                     "wrong passphrase or unreadable key".to_string()
                 }

@@ -276,15 +276,17 @@ impl HostSession {
             if out_done && err_done && channel.eof() {
                 break;
             }
-            if progressed {
-                liveness.heard();
-                continue;
-            }
+            // Checked even while output flows: a command that never stops printing still has
+            // a deadline.
             if Instant::now() >= deadline {
                 return Err(self.error(SshErrorKind::Timeout {
                     during: format!("running {label}"),
                     after: started.elapsed(),
                 }));
+            }
+            if progressed {
+                liveness.heard();
+                continue;
             }
             liveness.check(self, &format!("running {label}"))?;
             if self.wait_socket(deadline) {
@@ -343,6 +345,9 @@ struct LineBuffer {
     stream: Stream,
     all: Vec<u8>,
     line_start: usize,
+    /// Bytes before this index hold no newline after `line_start`: never scanned twice, so a
+    /// long line without newlines (a binary file) stays linear.
+    scanned: usize,
 }
 
 impl LineBuffer {
@@ -351,16 +356,19 @@ impl LineBuffer {
             stream,
             all: Vec::new(),
             line_start: 0,
+            scanned: 0,
         }
     }
 
     fn push(&mut self, bytes: &[u8], on_line: &mut dyn FnMut(OutputLine<'_>)) {
         self.all.extend_from_slice(bytes);
-        while let Some(pos) = self.all[self.line_start..].iter().position(|b| *b == b'\n') {
-            let end = self.line_start + pos;
+        while let Some(pos) = self.all[self.scanned..].iter().position(|b| *b == b'\n') {
+            let end = self.scanned + pos;
             self.emit(self.line_start, end, on_line);
             self.line_start = end + 1;
+            self.scanned = end + 1;
         }
+        self.scanned = self.all.len();
     }
 
     fn finish(&mut self, on_line: &mut dyn FnMut(OutputLine<'_>)) {
@@ -398,6 +406,24 @@ mod tests {
         assert!(wrap_for_sudo("id", SudoMode::Password)
             .unwrap()
             .starts_with("env LC_ALL=C sudo -k -S -p '' -- sh -c "));
+    }
+
+    #[test]
+    fn a_long_line_without_newlines_is_scanned_once() {
+        let mut buf = LineBuffer::new(Stream::Stdout);
+        let chunk = vec![b'x'; 32 * 1024];
+        let start = std::time::Instant::now();
+        for _ in 0..2000 {
+            buf.push(&chunk, &mut |_| {});
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            start.elapsed()
+        );
+        let mut count = 0;
+        buf.push(b"\n", &mut |l| count += l.text.len());
+        assert_eq!(count, 2000 * 32 * 1024);
     }
 
     #[test]
