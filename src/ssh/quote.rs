@@ -48,8 +48,9 @@ pub fn sh_quote(value: &str) -> Result<String, QuoteError> {
 ///
 /// ```
 /// use scalr_installer::ssh::ShellCommand;
-/// let cmd = ShellCommand::new("mkdir").arg("-p").arg("/etc/scalr server").unwrap();
+/// let cmd = ShellCommand::new("mkdir").arg("-p")?.arg("/etc/scalr server")?;
 /// assert_eq!(cmd.as_str(), "mkdir -p '/etc/scalr server'");
+/// # Ok::<(), scalr_installer::ssh::QuoteError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShellCommand {
