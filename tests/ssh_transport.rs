@@ -985,3 +985,52 @@ fn a_password_is_also_answered_through_keyboard_interactive() {
         .unwrap_or_else(|e| panic!("{e}\n{}", sshd.log()));
     assert_eq!(run(&mut host, "id -un").stdout_text().trim(), "pamuser");
 }
+
+#[test]
+fn two_jump_hosts_chain_and_a_frozen_bastion_times_the_host_out() {
+    if Sshd::skip_unless_root("two_jump_hosts_chain_and_a_frozen_bastion_times_the_host_out") {
+        return;
+    }
+    let outer = Sshd::start();
+    let middle = Sshd::start();
+    let inner = Sshd::start();
+    let kh = inner.dir.path().join("kh_chain");
+    std::fs::write(
+        &kh,
+        outer.known_hosts_line("ed25519")
+            + &middle.known_hosts_line("ed25519")
+            + &inner.known_hosts_line("ed25519"),
+    )
+    .unwrap();
+    let mut m = target_for(&middle, "root", kh.clone());
+    m.jump = Some(Box::new(target_for(&outer, "root", kh.clone())));
+    let mut t = target_for(&inner, "root", kh);
+    t.jump = Some(Box::new(m));
+    let mut host = HostSession::connect(&t, &HostKeyPolicy::Strict, &no_creds()).unwrap();
+    assert_eq!(
+        run(&mut host, "echo through two hops").stdout_text(),
+        "through two hops\n"
+    );
+
+    outer.freeze();
+    let start = Instant::now();
+    let err = host
+        .run(
+            &RemoteCommand::new("step", "true").timeout(Duration::from_secs(60)),
+            &mut |_| {},
+        )
+        .unwrap_err();
+    assert!(matches!(err.kind, SshErrorKind::Timeout { .. }), "{err}");
+    assert!(
+        start.elapsed() < Duration::from_secs(6),
+        "took {:?}",
+        start.elapsed()
+    );
+    let drop_start = Instant::now();
+    drop(host);
+    assert!(
+        drop_start.elapsed() < Duration::from_secs(2),
+        "tearing down the tunnel must not hang"
+    );
+    outer.thaw();
+}
