@@ -5,8 +5,8 @@ mod sshd;
 
 use scalr_installer::profile::model::{HostKeyPolicy, HostSpec, HostSsh, SshSpec, SudoMode};
 use scalr_installer::ssh::{
-    connect_with_retry, HostKeyVerdict, HostSession, OutputLine, RemoteCommand, RetryPolicy,
-    Secret, SshConfig, SshErrorKind, StaticCredentials, Stream, SudoFailure, Target,
+    connect_with_retry, scan_host_key, HostKeyVerdict, HostSession, OutputLine, RemoteCommand,
+    RetryPolicy, Secret, SshConfig, SshErrorKind, StaticCredentials, Stream, SudoFailure, Target,
 };
 use sshd::{keygen, Agent, Sshd, SudoRule};
 use std::os::unix::fs::PermissionsExt;
@@ -1033,4 +1033,22 @@ fn two_jump_hosts_chain_and_a_frozen_bastion_times_the_host_out() {
         "tearing down the tunnel must not hang"
     );
     outer.thaw();
+}
+
+#[test]
+fn a_wizard_can_show_a_host_key_then_trust_it() {
+    if Sshd::skip_unless_root("a_wizard_can_show_a_host_key_then_trust_it") {
+        return;
+    }
+    let sshd = Sshd::builder().host_keys(&["ecdsa", "ed25519"]).start();
+    let t = target_for(&sshd, "root", sshd.dir.path().join("wizard/known_hosts"));
+    let scanned = scan_host_key(&t).unwrap();
+    assert_eq!(scanned.key_type, "ssh-ed25519");
+    assert_eq!(scanned.fingerprint, sshd.host_key_fingerprint("ed25519"));
+    assert!(!scanned.known);
+    let file = scanned.record(&t).unwrap();
+    assert_eq!(file, t.record_new_keys_in);
+    assert!(scan_host_key(&t).unwrap().known);
+    let host = HostSession::connect(&t, &HostKeyPolicy::Strict, &no_creds()).unwrap();
+    assert_eq!(host.host_key().verdict, HostKeyVerdict::Known);
 }

@@ -37,6 +37,6 @@ pub use exec::{OutputLine, RemoteCommand, RunOutput, Stream};
 pub use known_hosts::fingerprint;
 pub use quote::{sh_quote, sh_script, QuoteError, ShellCommand};
 pub use retry::{connect_with_retry, with_retry, RetryPolicy};
-pub use session::{HostKeyReport, HostKeyVerdict, HostSession};
+pub use session::{scan_host_key, HostKeyReport, HostKeyVerdict, HostSession, ScannedHostKey};
 pub use target::Target;
 pub use upload::UploadOutcome;

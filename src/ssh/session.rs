@@ -354,6 +354,82 @@ impl Liveness {
     }
 }
 
+/// A host key fetched without logging in, for a wizard to show before trusting it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScannedHostKey {
+    pub key_type: String,
+    pub fingerprint: String,
+    /// What known_hosts says about it right now.
+    pub known: bool,
+    blob: Vec<u8>,
+}
+
+impl ScannedHostKey {
+    /// Trust this key for `target`: append one line to `target.record_new_keys_in`.
+    pub fn record(&self, target: &Target) -> Result<PathBuf, SshError> {
+        let file = target.record_new_keys_in.clone();
+        append_entry(&file, &target.address, target.port, &self.blob).map_err(|e| {
+            SshError::new(
+                &target.name,
+                SshErrorKind::HostKeyUnverifiable {
+                    reason: format!("cannot record the key in {}: {e}", file.display()),
+                },
+            )
+        })?;
+        Ok(file)
+    }
+}
+
+/// Fetch the host key `target` presents (the type known_hosts expects first, else ed25519),
+/// like `ssh-keyscan`, without authenticating. Direct connections only.
+pub fn scan_host_key(target: &Target) -> Result<ScannedHostKey, SshError> {
+    let err = |kind| SshError::new(&target.name, kind);
+    if target.jump.is_some() {
+        return Err(err(SshErrorKind::Config {
+            reason: "scanning a host key through a jump host is not supported; connect with \
+                     host_key_policy = \"accept-new\" instead"
+                .into(),
+        }));
+    }
+    let known = KnownHosts::load(&target.known_hosts, &target.address, target.port)
+        .map_err(|reason| err(SshErrorKind::HostKeyUnverifiable { reason }))?;
+    let stream = tcp_connect(target)?;
+    let mut session = Session::new().map_err(|e| protocol(target, "starting SSH", &e))?;
+    session.set_timeout(millis(target.connect_timeout));
+    let supported = session
+        .supported_algs(MethodType::HostKey)
+        .unwrap_or_default();
+    let preference = hostkey_preference(&known.key_types(), &supported);
+    if !preference.is_empty() {
+        session
+            .method_pref(MethodType::HostKey, &preference)
+            .map_err(|e| protocol(target, "choosing host key algorithms", &e))?;
+    }
+    session.set_tcp_stream(stream);
+    session.handshake().map_err(|e| {
+        classify(
+            target,
+            "exchanging SSH greetings",
+            target.connect_timeout,
+            &e,
+        )
+    })?;
+    let (blob, _) = session.host_key().ok_or_else(|| {
+        err(SshErrorKind::Protocol {
+            during: "reading the host key".into(),
+            reason: "the server sent none".into(),
+        })
+    })?;
+    let scanned = ScannedHostKey {
+        key_type: blob_key_type(blob).unwrap_or_else(|| "unknown".into()),
+        fingerprint: fingerprint(blob),
+        known: known.check(blob) == KeyCheck::Match,
+        blob: blob.to_vec(),
+    };
+    let _ = session.disconnect(None, "host key scan", None);
+    Ok(scanned)
+}
+
 impl Drop for HostSession {
     fn drop(&mut self) {
         if !self.lost {
