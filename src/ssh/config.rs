@@ -4,7 +4,7 @@
 //! `IdentityFile`, `IdentityAgent`, `ProxyJump`, `UserKnownHostsFile`, `ConnectTimeout`, `ServerAliveInterval`.
 //! As in OpenSSH the first value found wins, except `IdentityFile` and `UserKnownHostsFile`,
 //! which accumulate. `Match` blocks are skipped (their conditions need information we do not
-//! have); other keywords are ignored. `~` and the tokens `%h %p %r %u %d %%` are expanded.
+//! have); `Include` is expanded; other keywords are ignored. `~` and the tokens `%h %p %r %u %d %%` are expanded.
 
 use super::known_hosts::wildcard_match;
 use std::path::{Path, PathBuf};
@@ -28,14 +28,103 @@ struct Block {
     patterns: Vec<String>,
     /// `Match` blocks never apply.
     is_match: bool,
-    settings: Vec<(String, Vec<String>, usize)>,
+    /// keyword, arguments, and `file:line` for messages.
+    settings: Vec<(String, Vec<String>, String)>,
 }
 
 /// A parsed ssh_config file.
 #[derive(Debug, Clone, Default)]
 pub struct SshConfig {
-    source: PathBuf,
     blocks: Vec<Block>,
+}
+
+const MAX_INCLUDE_DEPTH: usize = 16;
+
+/// Read `text` into `blocks`. `Include` is expanded in place (as text), relative paths under
+/// `~/.ssh`, with `*`/`?` allowed in the file name.
+fn parse_into(
+    blocks: &mut Vec<Block>,
+    text: &str,
+    source: &Path,
+    depth: usize,
+) -> Result<(), String> {
+    for (index, raw) in text.lines().enumerate() {
+        let at = format!("{}:{}", source.display(), index + 1);
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (keyword, rest) = split_keyword(line);
+        let args = split_args(rest).map_err(|e| format!("{at}: {e}"))?;
+        match keyword.to_ascii_lowercase().as_str() {
+            "host" => {
+                if args.is_empty() {
+                    return Err(format!("{at}: Host needs a pattern"));
+                }
+                blocks.push(Block {
+                    patterns: args,
+                    is_match: false,
+                    settings: Vec::new(),
+                });
+            }
+            "match" => blocks.push(Block {
+                patterns: Vec::new(),
+                is_match: true,
+                settings: Vec::new(),
+            }),
+            "include" => {
+                if depth >= MAX_INCLUDE_DEPTH {
+                    return Err(format!("{at}: Include nested too deeply (is it circular?)"));
+                }
+                for pattern in &args {
+                    for file in include_files(pattern).map_err(|e| format!("{at}: {e}"))? {
+                        let text = std::fs::read_to_string(&file)
+                            .map_err(|e| format!("{at}: cannot read {}: {e}", file.display()))?;
+                        parse_into(blocks, &text, &file, depth + 1)?;
+                    }
+                }
+            }
+            other => {
+                let block = blocks.last_mut().expect("there is always a block");
+                block.settings.push((other.to_string(), args, at));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The files an `Include` argument names, sorted (as OpenSSH's glob does).
+fn include_files(pattern: &str) -> Result<Vec<PathBuf>, String> {
+    let home = home_dir().unwrap_or_default();
+    let expanded = match pattern.strip_prefix("~/") {
+        Some(rest) => home.join(rest),
+        None if pattern.starts_with('/') => PathBuf::from(pattern),
+        None => home.join(".ssh").join(pattern),
+    };
+    let name = expanded
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if !name.contains(['*', '?']) {
+        return Ok(if expanded.is_file() {
+            vec![expanded]
+        } else {
+            vec![]
+        });
+    }
+    let dir = expanded.parent().unwrap_or(Path::new("/"));
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .flatten()
+            .filter(|e| wildcard_match(&name, &e.file_name().to_string_lossy()))
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => vec![],
+        Err(e) => return Err(format!("cannot list {}: {e}", dir.display())),
+    };
+    files.sort();
+    Ok(files)
 }
 
 impl SshConfig {
@@ -63,44 +152,8 @@ impl SshConfig {
             is_match: false,
             settings: Vec::new(),
         }];
-        for (index, raw) in text.lines().enumerate() {
-            let line_no = index + 1;
-            let line = raw.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let (keyword, rest) = split_keyword(line);
-            let args =
-                split_args(rest).map_err(|e| format!("{}:{line_no}: {e}", source.display()))?;
-            match keyword.to_ascii_lowercase().as_str() {
-                "host" => {
-                    if args.is_empty() {
-                        return Err(format!(
-                            "{}:{line_no}: Host needs a pattern",
-                            source.display()
-                        ));
-                    }
-                    blocks.push(Block {
-                        patterns: args,
-                        is_match: false,
-                        settings: Vec::new(),
-                    });
-                }
-                "match" => blocks.push(Block {
-                    patterns: Vec::new(),
-                    is_match: true,
-                    settings: Vec::new(),
-                }),
-                other => {
-                    let block = blocks.last_mut().expect("there is always a block");
-                    block.settings.push((other.to_string(), args, line_no));
-                }
-            }
-        }
-        Ok(SshConfig {
-            source: source.to_path_buf(),
-            blocks,
-        })
+        parse_into(&mut blocks, text, source, 0)?;
+        Ok(SshConfig { blocks })
     }
 
     /// The settings for `alias`, with `~` and `%` tokens expanded.
@@ -110,8 +163,8 @@ impl SshConfig {
             if block.is_match || !patterns_match(&block.patterns, alias) {
                 continue;
             }
-            for (keyword, args, line) in &block.settings {
-                let at = || format!("{}:{line}", self.source.display());
+            for (keyword, args, location) in &block.settings {
+                let at = || location.clone();
                 let first = match args.first() {
                     Some(a) => a.clone(),
                     None => return Err(format!("{}: {keyword} needs a value", at())),
@@ -343,6 +396,30 @@ Match host foo
         let c = SshConfig::parse("Host x\n Port=abc\n", Path::new("/c")).unwrap();
         let err = c.lookup("x").unwrap_err();
         assert!(err.contains("/c:2") && err.contains("abc"), "{err}");
+    }
+
+    #[test]
+    fn includes_are_read_in_place_with_wildcards() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("conf.d")).unwrap();
+        std::fs::write(
+            dir.path().join("conf.d/10-lab"),
+            "Host lab-*\n User labuser\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("conf.d/20-db"), "Host db\n Port=2200\n").unwrap();
+        let main = format!(
+            "Include {}/conf.d/*\nHost *\n User other\n",
+            dir.path().display()
+        );
+        let c = SshConfig::parse(&main, &dir.path().join("config")).unwrap();
+        assert_eq!(c.lookup("lab-1").unwrap().user.as_deref(), Some("labuser"));
+        assert_eq!(c.lookup("db").unwrap().port, Some(2200));
+        assert_eq!(c.lookup("db").unwrap().user.as_deref(), Some("other"));
+        let circular = dir.path().join("loop");
+        std::fs::write(&circular, format!("Include {}\n", circular.display())).unwrap();
+        let err = SshConfig::load(&circular).unwrap_err();
+        assert!(err.contains("circular"), "{err}");
     }
 
     #[test]
