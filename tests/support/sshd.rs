@@ -76,7 +76,11 @@ impl Sshd {
         if is_root() {
             return false;
         }
-        eprintln!("skipping {test}: starting sshd with private users needs root (CI runs as root)");
+        // Written to the stderr handle directly: the harness captures eprintln! output.
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "skipping {test}: starting sshd with private users needs root (CI runs as root)"
+        );
         true
     }
 
