@@ -39,8 +39,16 @@ if command -v sha256sum >/dev/null 2>&1; then
   sum=$(sha256sum < "$tmp" | cut -d' ' -f1)
   if [ "$sum" != "$5" ]; then echo "checksum mismatch after transfer" >&2; exit 1; fi
 fi
+same=no
 if [ -f "$dst" ]; then
-  if cmp -s -- "$tmp" "$dst"; then chmod "$mode" "$dst"; echo unchanged; exit 0; fi
+  if command -v cmp >/dev/null 2>&1; then
+    cmp -s -- "$tmp" "$dst" && same=yes
+  elif command -v sha256sum >/dev/null 2>&1; then
+    [ "$(sha256sum < "$dst" | cut -d' ' -f1)" = "$5" ] && same=yes
+  fi
+fi
+if [ "$same" = yes ]; then chmod "$mode" "$dst"; echo unchanged; exit 0; fi
+if [ -f "$dst" ]; then
   chown --reference="$dst" -- "$tmp" 2>/dev/null || true
   cp -p -- "$dst" "$dst.bak-$stamp"
   echo "backup $dst.bak-$stamp"
