@@ -10,6 +10,7 @@ pub mod ports;
 pub mod profile;
 pub mod render;
 pub mod secrets;
-pub mod state;
 pub mod sim;
+pub mod ssh;
+pub mod state;
 pub mod topology;
