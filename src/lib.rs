@@ -3,5 +3,6 @@
 //! Data flows one way: `profile` (what the operator wants) → `topology` and `render` (what each
 //! host must hold) → the engine's plan and run events → the views.
 
+pub mod engine;
 pub mod profile;
 pub mod topology;

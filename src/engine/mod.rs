@@ -1,0 +1,9 @@
+//! The install engine: connects to every host, learns its facts, checks it, plans, and applies in
+//! wave order, emitting typed [`events`] that the views consume. Knows nothing about terminals.
+
+pub mod desired;
+pub mod detached;
+pub mod events;
+pub mod phases;
+pub mod reconfigure_output;
+pub mod remote;
