@@ -5,5 +5,6 @@ pub mod desired;
 pub mod detached;
 pub mod events;
 pub mod phases;
+pub mod plan;
 pub mod reconfigure_output;
 pub mod remote;

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// The installer's own state on each host. Under `/opt/scalr-server` because that is the one
 /// data disk every Scalr host has (and, in the lab, the one per-VM writable tree besides /etc).
 pub const STATE_DIR: &str = "/opt/scalr-server/var/lib/scalr-installer";
-/// Written after a successful reconfigure: `<config digest> <steps printed>`.
+/// Written after a successful reconfigure: `<config digest> <steps printed> <scalr version>`.
 pub const RECONFIGURE_MARKER: &str = "/opt/scalr-server/var/lib/scalr-installer/reconfigure.ok";
 /// Written after `kickstart-replication` succeeded.
 pub const REPLICATION_MARKER: &str = "/opt/scalr-server/var/lib/scalr-installer/replication.ok";
@@ -55,6 +55,8 @@ pub struct Markers {
     /// Digest of the configuration the last successful reconfigure ran with.
     pub reconfigured_digest: Option<String>,
     pub reconfigure_steps: Option<usize>,
+    /// The Scalr version that reconfigure ran with.
+    pub reconfigured_version: Option<String>,
     pub replication_done: bool,
 }
 
@@ -68,6 +70,8 @@ pub struct HostFacts {
     pub installed_version: Option<String>,
     /// sha256 (hex) of each of our files present on the host.
     pub file_hashes: BTreeMap<String, String>,
+    /// Permission bits of each of our files present on the host.
+    pub file_modes: BTreeMap<String, u32>,
     pub secrets_file: Option<SecretBytes>,
     pub markers: Markers,
     pub listeners: Vec<Listener>,
@@ -101,6 +105,12 @@ pub fn facts_script(files: &[String]) -> String {
             ":".into()
         } else {
             format!("sha256sum -- {} 2>/dev/null", quoted.join(" "))
+        },
+        s("stat"),
+        if quoted.is_empty() {
+            ":".into()
+        } else {
+            format!("stat -c '%a %n' -- {} 2>/dev/null", quoted.join(" "))
         },
         s("marker-reconfigure"),
         format!("cat {RECONFIGURE_MARKER} 2>/dev/null"),
@@ -265,11 +275,22 @@ pub fn parse_sha256sum(output: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-pub fn parse_reconfigure_marker(text: &str) -> (Option<String>, Option<usize>) {
+pub fn parse_reconfigure_marker(text: &str) -> (Option<String>, Option<usize>, Option<String>) {
     let mut words = text.split_whitespace();
     let digest = words.next().map(str::to_string);
     let steps = words.next().and_then(|s| s.parse().ok());
-    (digest, steps)
+    let version = words.next().map(str::to_string);
+    (digest, steps, version)
+}
+
+pub fn parse_stat_modes(output: &str) -> BTreeMap<String, u32> {
+    output
+        .lines()
+        .filter_map(|l| {
+            let (mode, path) = l.split_once(' ')?;
+            Some((path.to_string(), u32::from_str_radix(mode, 8).ok()?))
+        })
+        .collect()
 }
 
 /// Listening TCP sockets from `/proc/net/tcp` and `/proc/net/tcp6` (state `0A`). Read from /proc
@@ -335,7 +356,7 @@ pub fn parse_facts(output: &str, local_mid_epoch: i64) -> HostFacts {
             }
         }
     };
-    let (reconfigured_digest, reconfigure_steps) =
+    let (reconfigured_digest, reconfigure_steps, reconfigured_version) =
         parse_reconfigure_marker(get("marker-reconfigure"));
     HostFacts {
         os,
@@ -344,10 +365,12 @@ pub fn parse_facts(output: &str, local_mid_epoch: i64) -> HostFacts {
         disk: parse_df(get("df")),
         installed_version: parse_installed_version(version_text),
         file_hashes: parse_sha256sum(get("sha256")),
+        file_modes: parse_stat_modes(get("stat")),
         secrets_file: None,
         markers: Markers {
             reconfigured_digest,
             reconfigure_steps,
+            reconfigured_version,
             replication_done: !get("marker-replication").trim().is_empty(),
         },
         listeners: parse_proc_net_tcp(get("tcp")),
@@ -493,7 +516,7 @@ mod tests {
     #[test]
     fn the_whole_script_output_is_parsed_into_facts() {
         let out = format!(
-            "{s}os-release\nID=ubuntu\nVERSION_ID=\"16.04\"\n{s}redhat-release\n{s}meminfo\nMemTotal: 3500000 kB\n{s}cpuinfo\nprocessor : 0\n{s}df\nFilesystem 1024-blocks Used Available Capacity Mounted on\nx 100 10 90 10% /\n{s}dpkg\n8.0.0-1\n{s}rpm\n{s}sha256\n{h}  /etc/scalr-server/scalr-server.rb\n{s}marker-reconfigure\nabc123 37\n{s}marker-replication\n{s}tcp\n{s}clock\n1000\n{s}end\n",
+            "{s}os-release\nID=ubuntu\nVERSION_ID=\"16.04\"\n{s}redhat-release\n{s}meminfo\nMemTotal: 3500000 kB\n{s}cpuinfo\nprocessor : 0\n{s}df\nFilesystem 1024-blocks Used Available Capacity Mounted on\nx 100 10 90 10% /\n{s}dpkg\n8.0.0-1\n{s}rpm\n{s}sha256\n{h}  /etc/scalr-server/scalr-server.rb\n{s}stat\n600 /etc/scalr-server/scalr-server.rb\n{s}marker-reconfigure\nabc123 37 8.0.0\n{s}marker-replication\n{s}tcp\n{s}clock\n1000\n{s}end\n",
             s = SECTION,
             h = "a".repeat(64)
         );
@@ -505,6 +528,8 @@ mod tests {
         assert_eq!(facts.file_hashes.len(), 1);
         assert_eq!(facts.markers.reconfigured_digest.as_deref(), Some("abc123"));
         assert_eq!(facts.markers.reconfigure_steps, Some(37));
+        assert_eq!(facts.markers.reconfigured_version.as_deref(), Some("8.0.0"));
+        assert_eq!(facts.file_modes["/etc/scalr-server/scalr-server.rb"], 0o600);
         assert!(!facts.markers.replication_done);
         assert_eq!(facts.clock_offset_secs, Some(2));
     }

@@ -387,6 +387,7 @@ mod tests {
             }),
             installed_version: None,
             file_hashes: Default::default(),
+            file_modes: Default::default(),
             secrets_file: None,
             markers: Markers::default(),
             listeners: vec![],
