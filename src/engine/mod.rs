@@ -8,3 +8,4 @@ pub mod phases;
 pub mod plan;
 pub mod reconfigure_output;
 pub mod remote;
+pub mod scheduler;
