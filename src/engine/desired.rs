@@ -173,6 +173,9 @@ impl Desired {
 /// Renders the files each host must hold, given the secrets the deployment uses. Called after the
 /// facts are in, because secrets found on the hosts are adopted rather than generated.
 pub trait Renderer: Sync {
+    /// The paths of the files each host must hold, without rendering (no secrets needed).
+    fn paths(&self, host: &str) -> Vec<String>;
+
     /// `adopted_secrets`: the `scalr-server-secrets.json` the hosts already hold, if any.
     /// Returns each host's files (including the secrets file) and the secret values to mask.
     fn render(&self, adopted_secrets: Option<&[u8]>) -> Result<Rendered, String>;

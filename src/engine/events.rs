@@ -250,10 +250,11 @@ impl Summary {
     }
 }
 
-/// Replaces every known secret value in free text with `********`.
-#[derive(Debug, Default, Clone)]
+/// Replaces every known secret value in free text with `********`. Secrets learned during a run
+/// (adopted from a host, rendered) are added as they become known.
+#[derive(Debug, Default)]
 pub struct Redactor {
-    secrets: Vec<String>,
+    secrets: std::sync::RwLock<Vec<String>>,
 }
 
 pub const MASK: &str = "********";
@@ -262,23 +263,26 @@ impl Redactor {
     /// Values shorter than 4 characters are ignored: masking them would garble ordinary text and
     /// they are not secrets worth the name.
     pub fn new<I: IntoIterator<Item = String>>(secrets: I) -> Redactor {
-        let mut secrets: Vec<String> = secrets.into_iter().filter(|s| s.len() >= 4).collect();
-        // Longest first, so a secret containing another is masked whole.
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        secrets.dedup();
-        Redactor { secrets }
+        let r = Redactor::default();
+        for s in secrets {
+            r.add(&s);
+        }
+        r
     }
 
-    pub fn add(&mut self, secret: &str) {
-        if secret.len() >= 4 && !self.secrets.iter().any(|s| s == secret) {
-            self.secrets.push(secret.to_string());
-            self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    pub fn add(&self, secret: &str) {
+        let mut secrets = self.secrets.write().unwrap_or_else(|e| e.into_inner());
+        if secret.len() >= 4 && !secrets.iter().any(|s| s == secret) {
+            secrets.push(secret.to_string());
+            // Longest first, so a secret containing another is masked whole.
+            secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         }
     }
 
     pub fn redact(&self, text: &str) -> String {
+        let secrets = self.secrets.read().unwrap_or_else(|e| e.into_inner());
         let mut out = text.to_string();
-        for secret in &self.secrets {
+        for secret in secrets.iter() {
             if out.contains(secret.as_str()) {
                 out = out.replace(secret.as_str(), MASK);
             }
@@ -318,6 +322,11 @@ impl Emitter {
 
     pub fn redact(&self, text: &str) -> String {
         self.redactor.redact(text)
+    }
+
+    /// Masks `secret` in every event sent from now on, by every emitter of this run.
+    pub fn add_secret(&self, secret: &str) {
+        self.redactor.add(secret)
     }
 
     /// Sends an event; free text is redacted first. A closed channel (the view went away) is not

@@ -8,4 +8,5 @@ pub mod phases;
 pub mod plan;
 pub mod reconfigure_output;
 pub mod remote;
+pub mod run;
 pub mod scheduler;
