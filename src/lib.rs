@@ -6,3 +6,4 @@
 pub mod engine;
 pub mod profile;
 pub mod topology;
+pub mod views;

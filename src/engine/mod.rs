@@ -9,4 +9,5 @@ pub mod plan;
 pub mod reconfigure_output;
 pub mod remote;
 pub mod run;
+pub mod rundir;
 pub mod scheduler;
