@@ -279,7 +279,8 @@ pub fn parse_reconfigure_marker(text: &str) -> (Option<String>, Option<usize>, O
     let mut words = text.split_whitespace();
     let digest = words.next().map(str::to_string);
     let steps = words.next().and_then(|s| s.parse().ok());
-    let version = words.next().map(str::to_string);
+    // Recorded as the package manager prints it (`8.0.1-1`); compared without the release.
+    let version = words.next().and_then(parse_installed_version);
     (digest, steps, version)
 }
 
