@@ -1,0 +1,10 @@
+# /etc/scalr-server/scalr-server-local.rb for host db-slave of Scalr deployment golden-ha.
+# Written by scalr-installer. The only configuration file that differs between hosts: it turns
+# on the modules this host runs (Main DB, Cost Analytics DB).
+
+mysql[:enable] = true
+
+# The passive replica of the active database.
+mysql[:server_id] = 2
+mysql[:binlog] = true
+mysql[:allow_remote_root] = true
