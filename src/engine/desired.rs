@@ -21,6 +21,8 @@ pub struct DesiredFile {
     pub mode: u32,
     /// Contents never shown: diffs mask them and logs name only the path.
     pub secret: bool,
+    /// A group that must own the file (root otherwise), e.g. the TLS key read by the proxy.
+    pub group: Option<String>,
 }
 
 impl std::fmt::Debug for DesiredFile {

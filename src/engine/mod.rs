@@ -1,6 +1,7 @@
 //! The install engine: connects to every host, learns its facts, checks it, plans, and applies in
 //! wave order, emitting typed [`events`] that the views consume. Knows nothing about terminals.
 
+pub mod bind;
 pub mod commands;
 pub mod desired;
 pub mod detached;

@@ -364,6 +364,7 @@ mod tests {
             contents: contents.as_bytes().to_vec(),
             mode: if secret { 0o600 } else { 0o644 },
             secret,
+            group: None,
         }
     }
 

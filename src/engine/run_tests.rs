@@ -260,18 +260,21 @@ impl Renderer for FakeRenderer {
                             contents: self.main_rb.lock().unwrap().clone().into_bytes(),
                             mode: 0o644,
                             secret: false,
+                            group: None,
                         },
                         DesiredFile {
                             path: "/etc/scalr-server/scalr-server-local.rb".into(),
                             contents: format!("# {h}\n").into_bytes(),
                             mode: 0o644,
                             secret: false,
+                            group: None,
                         },
                         DesiredFile {
                             path: SECRETS_PATH.into(),
                             contents: secrets.clone(),
                             mode: 0o600,
                             secret: true,
+                            group: None,
                         },
                     ],
                 )

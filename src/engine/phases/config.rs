@@ -29,6 +29,12 @@ pub fn run(ctx: &HostCtx, files: &[DesiredFile], actions: &[FileAction]) -> Resu
             .map_err(|e| {
                 PhaseError::new(format!("writing {} on {}: {e}", file.path, ctx.host.name))
             })?;
+        if let Some(group) = &file.group {
+            ctx.run_checked(
+                &format!("giving {} to group {group}", file.path),
+                format!("chgrp {} {}", quote(group), quote(&file.path)),
+            )?;
+        }
         ctx.emit.emit(EventKind::Line {
             stream: Stream::Stdout,
             text: format!(

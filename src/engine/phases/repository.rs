@@ -34,6 +34,7 @@ pub fn repo_file(os: OsId, repository: &str, token: &str) -> DesiredFile {
         contents: contents.into_bytes(),
         mode: 0o600,
         secret: true,
+        group: None,
     }
 }
 
