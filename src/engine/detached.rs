@@ -30,7 +30,13 @@ pub struct DetachedStep {
     pub on_success: Option<String>,
     /// The whole step, including reattaching, must end within this time.
     pub timeout: Duration,
+    /// How long to keep trying to reconnect after the connection dropped, so a frozen or
+    /// powered-off host is reported promptly rather than at the end of `timeout`.
+    pub reconnect_window: Duration,
 }
+
+/// Default for [`DetachedStep::reconnect_window`].
+pub const RECONNECT_WINDOW: Duration = Duration::from_secs(120);
 
 impl DetachedStep {
     pub fn log_path(&self) -> String {
@@ -190,7 +196,7 @@ pub fn run_detached(
         }
         // The launcher may or may not have started the job; attaching finds out.
         Err(e) if e.is_retryable() => {
-            reconnect_until(remote, deadline, step)?;
+            reconnect_until(remote, reconnect_deadline(deadline, step), step)?;
             reattached += 1;
         }
         Err(e) => return Err(DetachedError::Remote(e)),
@@ -249,12 +255,16 @@ pub fn run_detached(
                 return Err(timed_out(step))
             }
             (Err(e), None) if e.is_retryable() => {
-                reconnect_until(remote, deadline, step)?;
+                reconnect_until(remote, reconnect_deadline(deadline, step), step)?;
                 reattached += 1;
             }
             (Err(e), None) => return Err(DetachedError::Remote(e)),
         }
     }
+}
+
+fn reconnect_deadline(deadline: Instant, step: &DetachedStep) -> Instant {
+    deadline.min(Instant::now() + step.reconnect_window)
 }
 
 fn timed_out(step: &DetachedStep) -> DetachedError {
@@ -388,6 +398,7 @@ mod tests {
             command: command.into(),
             on_success: None,
             timeout: Duration::from_secs(30),
+            reconnect_window: RECONNECT_WINDOW,
         }
     }
 
@@ -522,6 +533,52 @@ mod tests {
             run_detached(&LocalShell::new(), &s, &mut |l| lines.push(l.to_string())).unwrap_err();
         assert!(matches!(err, DetachedError::Lost { .. }), "{err:?}");
         assert_eq!(lines, ["before"]);
+    }
+
+    #[test]
+    fn a_host_that_stops_answering_is_reported_within_the_reconnect_window() {
+        struct Frozen;
+        impl Remote for Frozen {
+            fn run(
+                &self,
+                cmd: &RemoteCommand,
+                _: &mut dyn FnMut(&str),
+            ) -> Result<Output, RemoteError> {
+                if cmd.script.contains("nohup setsid") {
+                    Ok(Output {
+                        exit_code: 0,
+                        stdout: "SCALR-DETACHED started pid=1\n".into(),
+                        stderr: String::new(),
+                    })
+                } else {
+                    Err(RemoteError::timeout("no answer within 10s"))
+                }
+            }
+            fn upload(&self, _: &str, _: &[u8], _: u32) -> Result<(), RemoteError> {
+                unreachable!()
+            }
+            fn read_file(&self, _: &str) -> Result<Option<Vec<u8>>, RemoteError> {
+                unreachable!()
+            }
+            fn reconnect(&self) -> Result<(), RemoteError> {
+                Err(RemoteError::transient("connection timed out"))
+            }
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let mut s = step(tmp.path(), "sleep 100");
+        s.reconnect_window = Duration::from_millis(1500);
+        let started = Instant::now();
+        let err = run_detached(&Frozen, &s, &mut |_| {}).unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("could not reconnect") && text.contains("reconfigure.log"),
+            "{text}"
+        );
     }
 
     #[test]

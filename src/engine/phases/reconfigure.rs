@@ -38,6 +38,7 @@ pub fn step(os: OsId, digest: &str, timeout: std::time::Duration) -> DetachedSte
         command: format!("{SCALR_HOME}/bin/scalr-server-ctl reconfigure"),
         on_success: Some(on_success),
         timeout,
+        reconnect_window: crate::engine::detached::RECONNECT_WINDOW,
     }
 }
 

@@ -32,6 +32,7 @@ pub fn step(master_address: &str, slave_address: &str, port: u16) -> DetachedSte
             quote(REPLICATION_MARKER)
         )),
         timeout: std::time::Duration::from_secs(30 * 60),
+        reconnect_window: crate::engine::detached::RECONNECT_WINDOW,
     }
 }
 
