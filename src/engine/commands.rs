@@ -208,6 +208,7 @@ pub fn execute(
                 cancel: cancel_flag,
                 concurrency,
                 timeouts,
+                only: None,
             };
             match op {
                 Operation::Check => engine.check(),

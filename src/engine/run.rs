@@ -34,6 +34,8 @@ pub struct Engine<'a> {
     /// Hosts worked on at once; 0 means all.
     pub concurrency: usize,
     pub timeouts: Timeouts,
+    /// Act only on these hosts (a retry of the failed ones); `None`: every host.
+    pub only: Option<std::collections::BTreeSet<String>>,
 }
 
 /// A host reached and surveyed.
@@ -54,15 +56,49 @@ impl Engine<'_> {
         }
     }
 
+    /// The hosts this run acts on, in wave order (all, or the retried subset).
     fn hosts(&self) -> Vec<String> {
-        self.desired.hosts_in_wave_order()
+        self.desired
+            .hosts_in_wave_order()
+            .into_iter()
+            .filter(|h| self.only.as_ref().is_none_or(|only| only.contains(h)))
+            .collect()
+    }
+
+    fn waves(&self) -> Vec<Vec<String>> {
+        let hosts = self.hosts();
+        self.desired
+            .waves
+            .iter()
+            .map(|w| {
+                w.iter()
+                    .filter(|h| hosts.contains(h))
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+            .filter(|w| !w.is_empty())
+            .collect()
+    }
+
+    /// Emits `WaveStarted` once per wave, when its first host starts reconfiguring.
+    fn announce_wave(&self, announced: &Mutex<std::collections::BTreeSet<usize>>, host: &str) {
+        let waves = self.waves();
+        let Some(index) = waves.iter().position(|w| w.iter().any(|h| h == host)) else {
+            return;
+        };
+        if announced.lock().unwrap().insert(index) {
+            self.emit.emit(EventKind::WaveStarted {
+                index,
+                hosts: waves[index].clone(),
+            });
+        }
     }
 
     fn start(&self, command: &str) {
         self.emit.emit(EventKind::RunStarted {
             command: command.into(),
             hosts: self.hosts(),
-            waves: self.desired.waves.clone(),
+            waves: self.waves(),
         });
     }
 
@@ -404,7 +440,7 @@ impl Engine<'_> {
                         .entry(p.host.clone())
                         .or_insert(HostOutcome::Succeeded);
                 }
-                let order = plan::reconfigure_order(&self.desired.waves, &plans);
+                let order = plan::reconfigure_order(&self.waves(), &plans);
                 if outcomes
                     .values()
                     .any(|o| !matches!(o, HostOutcome::Succeeded))
@@ -503,22 +539,16 @@ impl Engine<'_> {
         let slave = self.desired.db_slave();
         let mut replication_failure: Option<(String, HostOutcome)> = None;
         let deps = dependencies(self.desired);
+        let announced = Mutex::new(std::collections::BTreeSet::new());
+        let waves = self.waves();
         let reconfigured = run_waves(
-            &self.desired.waves,
+            &waves,
             &deps,
             self.concurrency(),
             self.cancel,
             &prepared,
             |host| {
-                self.emit.for_host(host).emit(EventKind::WaveStarted {
-                    index: self
-                        .desired
-                        .waves
-                        .iter()
-                        .position(|w| w.iter().any(|h| h == host))
-                        .unwrap_or(0),
-                    hosts: vec![host.to_string()],
-                });
+                self.announce_wave(&announced, host);
                 self.with_host(&sessions, host, |ctx, s| {
                     let p = plan_of(host);
                     let os = s.facts.os.id.expect("supported OS");

@@ -305,6 +305,7 @@ fn desired_host(name: &str, n: u8, modules: &[Module], db_role: Option<DbRole>) 
 }
 
 struct World {
+    only: Option<std::collections::BTreeSet<String>>,
     desired: Desired,
     fleet: Fleet,
     renderer: FakeRenderer,
@@ -352,6 +353,7 @@ impl World {
             })
             .collect();
         World {
+            only: None,
             desired,
             fleet: Fleet {
                 hosts,
@@ -385,6 +387,7 @@ impl World {
             cancel: &cancel,
             concurrency: 0,
             timeouts: Timeouts::default(),
+            only: self.only.clone(),
         };
         let summary = match op {
             "apply" => engine.apply(),
@@ -636,4 +639,35 @@ fn status_reports_version_services_and_drift() {
         ))
     );
     assert!(w.journal().is_empty());
+}
+
+#[test]
+fn waves_are_announced_once_each_in_order() {
+    let w = World::ha();
+    let (_, events) = w.run("apply");
+    let waves: Vec<(usize, Vec<String>)> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::WaveStarted { index, hosts } => Some((*index, hosts.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        waves.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+        [0, 1, 2, 3]
+    );
+    assert_eq!(waves[3].1, ["influx", "app-1", "app-2"]);
+}
+
+#[test]
+fn a_retry_of_some_hosts_touches_only_them() {
+    let mut w = World::ha();
+    w.host("app-2").fail_reconfigure = true;
+    assert_eq!(w.run("apply").0.exit, ExitStatus::HostFailed);
+    w.host("app-2").fail_reconfigure = false;
+    w.only = Some(["app-2".to_string()].into_iter().collect());
+    let (summary, _) = w.run("apply");
+    assert_eq!(summary.exit, ExitStatus::Success);
+    assert_eq!(summary.hosts.len(), 1);
+    assert_eq!(w.journal(), ["app-2: reconfigure"]);
 }
