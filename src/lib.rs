@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod engine;
 pub mod lab;
 pub mod ports;
 pub mod profile;
@@ -14,3 +15,4 @@ pub mod sim;
 pub mod ssh;
 pub mod state;
 pub mod topology;
+pub mod views;

@@ -1,0 +1,815 @@
+//! The four operations — check, plan, apply, status — as sequences of phases over all hosts.
+//!
+//! Every operation first surveys (connect + facts, all hosts in parallel). `check` adds the
+//! preflight checks; `plan` adds the plan; `apply` refuses to change anything unless every host
+//! passed preflight and the secrets agree, then installs and writes files on all hosts in
+//! parallel, reconfigures wave by wave (replication after the DB wave), and verifies.
+
+use crate::engine::desired::{Desired, Rendered, Renderer, SECRETS_PATH};
+use crate::engine::events::{
+    CheckStatus, Emitter, EventKind, ExitStatus, HostOutcome, Phase, Summary,
+};
+use crate::engine::phases::facts::{self, HostFacts};
+use crate::engine::phases::preflight::{self, CheckResult};
+use crate::engine::phases::{
+    config, connect, package, reconfigure, replication, repository, run_phase, verify, HostCtx,
+    Need, PhaseError, Timeouts,
+};
+use crate::engine::plan::{self, HostPlan};
+use crate::engine::remote::{Connector, Remote, RemoteCommand};
+use crate::engine::scheduler::{dependencies, run_parallel, run_waves};
+use crate::topology::OsId;
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::Mutex;
+
+/// What a run needs besides the desired state.
+pub struct Engine<'a> {
+    pub desired: &'a Desired,
+    pub renderer: &'a dyn Renderer,
+    pub connector: &'a dyn Connector,
+    /// Run-wide emitter; per-host emitters derive from it.
+    pub emit: Emitter,
+    pub cancel: &'a AtomicBool,
+    /// Hosts worked on at once; 0 means all.
+    pub concurrency: usize,
+    pub timeouts: Timeouts,
+    /// Act only on these hosts (a retry of the failed ones); `None`: every host.
+    pub only: Option<std::collections::BTreeSet<String>>,
+}
+
+/// A host reached and surveyed.
+struct Surveyed {
+    remote: Box<dyn Remote>,
+    facts: HostFacts,
+    sudo: CheckResult,
+}
+
+type Sessions = Mutex<BTreeMap<String, Surveyed>>;
+
+impl Engine<'_> {
+    fn concurrency(&self) -> usize {
+        if self.concurrency == 0 {
+            self.desired.hosts.len().max(1)
+        } else {
+            self.concurrency
+        }
+    }
+
+    /// The hosts this run acts on, in wave order (all, or the retried subset).
+    fn hosts(&self) -> Vec<String> {
+        self.desired
+            .hosts_in_wave_order()
+            .into_iter()
+            .filter(|h| self.only.as_ref().is_none_or(|only| only.contains(h)))
+            .collect()
+    }
+
+    fn waves(&self) -> Vec<Vec<String>> {
+        let hosts = self.hosts();
+        self.desired
+            .waves
+            .iter()
+            .map(|w| {
+                w.iter()
+                    .filter(|h| hosts.contains(h))
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+            .filter(|w| !w.is_empty())
+            .collect()
+    }
+
+    /// Emits `WaveStarted` once per wave, when its first host starts reconfiguring.
+    fn announce_wave(&self, announced: &Mutex<std::collections::BTreeSet<usize>>, host: &str) {
+        let waves = self.waves();
+        let Some(index) = waves.iter().position(|w| w.iter().any(|h| h == host)) else {
+            return;
+        };
+        if announced.lock().unwrap().insert(index) {
+            self.emit.emit(EventKind::WaveStarted {
+                index,
+                hosts: waves[index].clone(),
+            });
+        }
+    }
+
+    fn start(&self, command: &str) {
+        self.emit.emit(EventKind::RunStarted {
+            command: command.into(),
+            hosts: self.hosts(),
+            waves: self.waves(),
+        });
+    }
+
+    fn finish(
+        &self,
+        command: &str,
+        outcomes: &BTreeMap<String, HostOutcome>,
+        reconfigure_order: Vec<String>,
+    ) -> Summary {
+        let hosts: Vec<(String, HostOutcome)> = self
+            .hosts()
+            .into_iter()
+            .map(|h| {
+                let o = outcomes
+                    .get(&h)
+                    .cloned()
+                    .unwrap_or(HostOutcome::NotAttempted {
+                        why: "the run stopped before reaching this host".into(),
+                    });
+                (h, o)
+            })
+            .collect();
+        for (h, o) in &hosts {
+            self.emit
+                .for_host(h)
+                .emit(EventKind::HostFinished { outcome: o.clone() });
+        }
+        let exit = exit_status(outcomes, false);
+        let mut summary = Summary::new(command, exit, hosts);
+        summary.reconfigure_order = reconfigure_order;
+        self.emit.emit(EventKind::RunFinished {
+            summary: summary.clone(),
+        });
+        summary
+    }
+
+    fn finish_blocked(&self, command: &str, outcomes: &BTreeMap<String, HostOutcome>) -> Summary {
+        let mut summary = self.finish(command, outcomes, Vec::new());
+        if summary.exit != ExitStatus::Interrupted {
+            summary.exit = ExitStatus::PreflightBlocked;
+            summary.exit_code = ExitStatus::PreflightBlocked.code();
+        }
+        summary
+    }
+
+    /// Connect and facts on every host. Returns the sessions and the hosts that failed.
+    fn survey(&self) -> (Sessions, BTreeMap<String, HostOutcome>) {
+        let sessions: Sessions = Mutex::new(BTreeMap::new());
+        let outcomes = run_parallel(&self.hosts(), self.concurrency(), self.cancel, |host| {
+            let emit = self.emit.for_host(host);
+            let mut remote: Option<Box<dyn Remote>> = None;
+            let connected = run_phase(&emit, Phase::Connect, Need::Run, || {
+                remote = Some(
+                    connect::connect_with_retry(self.connector, host, &connect::BACKOFF)
+                        .map_err(|e| PhaseError::new(e.message))?,
+                );
+                Ok(())
+            });
+            if let Err(o) = connected {
+                return o;
+            }
+            let remote = remote.expect("connected");
+            let mut gathered: Option<(HostFacts, CheckResult)> = None;
+            let facts_phase = run_phase(&emit, Phase::Facts, Need::Run, || {
+                let probe = remote
+                    .run(
+                        &RemoteCommand::root(preflight::SUDO_PROBE, self.timeouts.command),
+                        &mut |_| {},
+                    )
+                    .map_err(|e| e.message);
+                let sudo = preflight::check_sudo(&probe, "the login user");
+                if sudo.status == CheckStatus::Fail {
+                    emit.emit(check_event(&sudo));
+                    return Err(PhaseError::new(format!(
+                        "cannot become root on {host}: {}; {}",
+                        sudo.detail,
+                        sudo.fix.clone().unwrap_or_default()
+                    )));
+                }
+                let paths = self.paths_for(host);
+                let f = facts::gather(remote.as_ref(), &paths, SECRETS_PATH)
+                    .map_err(|e| PhaseError::new(format!("reading facts on {host}: {e}")))?;
+                gathered = Some((f, sudo));
+                Ok(())
+            });
+            if let Err(o) = facts_phase {
+                return o;
+            }
+            let (facts, sudo) = gathered.expect("facts gathered");
+            sessions.lock().unwrap().insert(
+                host.to_string(),
+                Surveyed {
+                    remote,
+                    facts,
+                    sudo,
+                },
+            );
+            HostOutcome::Succeeded
+        });
+        let failed = outcomes
+            .into_iter()
+            .filter(|(_, o)| !matches!(o, HostOutcome::Succeeded))
+            .collect();
+        (sessions, failed)
+    }
+
+    /// Our files on `host`, plus the package repository file (so its hash is known).
+    fn paths_for(&self, host: &str) -> Vec<String> {
+        let mut paths = self.renderer.paths(host);
+        if !paths.iter().any(|p| p == SECRETS_PATH) {
+            paths.push(SECRETS_PATH.into());
+        }
+        for os in OsId::ALL {
+            if let Some(p) = repository::repo_path(os, &self.desired.package) {
+                if !paths.contains(&p) {
+                    paths.push(p);
+                }
+            }
+        }
+        paths
+    }
+
+    /// Preflight over surveyed hosts: per-host checks, clocks, peers. Emits a Check per result.
+    fn preflight(&self, sessions: &Sessions) -> BTreeMap<String, Vec<CheckResult>> {
+        let offsets: BTreeMap<String, Option<i64>> = sessions
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(h, s)| (h.clone(), s.facts.clock_offset_secs))
+            .collect();
+        let clocks = preflight::check_clocks(&offsets);
+        let names: BTreeMap<String, String> = self
+            .desired
+            .hosts
+            .iter()
+            .map(|h| (h.private_address.clone(), h.name.clone()))
+            .collect();
+        let results = Mutex::new(BTreeMap::new());
+        let surveyed: Vec<String> = offsets.keys().cloned().collect();
+        run_parallel(&surveyed, self.concurrency(), self.cancel, |host| {
+            let Some(desired) = self.desired.host(host) else {
+                return HostOutcome::Succeeded;
+            };
+            let emit = self.emit.for_host(host);
+            let s = sessions
+                .lock()
+                .unwrap()
+                .remove(host)
+                .expect("surveyed host");
+            let mut checks = vec![s.sudo.clone()];
+            checks.extend(preflight::check_host(desired, &s.facts));
+            if let Some(c) = clocks.get(host) {
+                checks.push(c.clone());
+            }
+            let peers: Vec<(String, u16)> = self
+                .desired
+                .hosts
+                .iter()
+                .filter(|p| p.name != host)
+                .map(|p| (p.private_address.clone(), p.ssh_port))
+                .collect();
+            if !peers.is_empty() {
+                let cmd =
+                    RemoteCommand::root(preflight::probe_script(&peers, 3), self.timeouts.command);
+                match s.remote.run(&cmd, &mut |_| {}) {
+                    Ok(out) => checks.push(preflight::check_peers(
+                        host,
+                        &preflight::parse_probes(&out.stdout),
+                        &names,
+                    )),
+                    Err(e) => checks.push(CheckResult {
+                        name: "peers".into(),
+                        status: CheckStatus::Warn,
+                        detail: format!("could not probe the other hosts: {e}"),
+                        fix: Some("check that bash and timeout exist on the host".into()),
+                    }),
+                }
+            }
+            emit.emit(EventKind::PhaseStarted {
+                phase: Phase::Preflight,
+            });
+            for c in &checks {
+                emit.emit(check_event(c));
+            }
+            let blocked = preflight::blocks(&checks);
+            emit.emit(EventKind::PhaseFinished {
+                phase: Phase::Preflight,
+                outcome: if blocked {
+                    crate::engine::events::PhaseOutcome::Failed {
+                        error: "preflight found problems that block the install".into(),
+                    }
+                } else {
+                    crate::engine::events::PhaseOutcome::Done
+                },
+                elapsed_ms: 0,
+            });
+            sessions.lock().unwrap().insert(host.to_string(), s);
+            results.lock().unwrap().insert(host.to_string(), checks);
+            HostOutcome::Succeeded
+        });
+        results.into_inner().unwrap()
+    }
+
+    /// Adopts secrets found on the hosts, renders, and registers every secret with the redactor.
+    fn render(&self, sessions: &Sessions) -> Result<Rendered, String> {
+        let found: Vec<(String, Option<facts::SecretBytes>)> = sessions
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(h, s)| (h.clone(), s.facts.secrets_file.clone()))
+            .collect();
+        for (_, s) in &found {
+            if let Some(bytes) = s {
+                register_json_secrets(&self.emit, &bytes.0);
+            }
+        }
+        let adopted = plan::adopt_secrets(&found).map_err(|e| e.to_string())?;
+        if adopted.is_some() {
+            let holders: Vec<&str> = found
+                .iter()
+                .filter(|(_, s)| s.is_some())
+                .map(|(h, _)| h.as_str())
+                .collect();
+            self.emit.emit(EventKind::Notice {
+                text: format!(
+                    "adopting the secrets file already on {}",
+                    holders.join(", ")
+                ),
+            });
+        }
+        let rendered = self.renderer.render(adopted.as_deref())?;
+        for s in &rendered.secret_values {
+            self.emit.add_secret(s);
+        }
+        for (_, files) in &rendered.files {
+            for f in files.iter().filter(|f| f.secret) {
+                register_json_secrets(&self.emit, &f.contents);
+            }
+        }
+        Ok(rendered)
+    }
+
+    /// Plans every surveyed host; emits `Planned`.
+    fn plan(
+        &self,
+        sessions: &Sessions,
+        rendered: &Rendered,
+    ) -> Result<Vec<HostPlan>, BTreeMap<String, HostOutcome>> {
+        let mut plans = Vec::new();
+        let mut failed = BTreeMap::new();
+        let guard = sessions.lock().unwrap();
+        for host in self.hosts() {
+            let Some(s) = guard.get(&host) else { continue };
+            let files = rendered.files_for(&host);
+            let mut current = BTreeMap::new();
+            for f in files {
+                let differs =
+                    s.facts.file_hashes.get(&f.path) != Some(&plan::sha256_hex(&f.contents));
+                if differs && s.facts.file_hashes.contains_key(&f.path) {
+                    if let Ok(Some(bytes)) = s.remote.read_file(&f.path) {
+                        current.insert(f.path.clone(), bytes);
+                    }
+                }
+            }
+            match plan::plan_host(
+                &host,
+                files,
+                &s.facts,
+                &current,
+                self.desired.version.as_deref(),
+            ) {
+                Ok(p) => {
+                    self.emit.for_host(&host).emit(EventKind::Planned {
+                        changes: p.changes(),
+                    });
+                    plans.push(p);
+                }
+                Err(e) => {
+                    failed.insert(
+                        host.clone(),
+                        HostOutcome::Failed {
+                            phase: Phase::Preflight,
+                            error: e.to_string(),
+                            remote_log: None,
+                            last_lines: vec![],
+                        },
+                    );
+                }
+            }
+        }
+        if failed.is_empty() {
+            Ok(plans)
+        } else {
+            Err(failed)
+        }
+    }
+
+    pub fn check(&self) -> Summary {
+        self.start("check");
+        let (sessions, mut outcomes) = self.survey();
+        let checks = self.preflight(&sessions);
+        for (host, c) in &checks {
+            outcomes.insert(
+                host.clone(),
+                if preflight::blocks(c) {
+                    blocked_outcome(c)
+                } else {
+                    HostOutcome::Succeeded
+                },
+            );
+        }
+        let blocked = outcomes
+            .values()
+            .any(|o| !matches!(o, HostOutcome::Succeeded));
+        if blocked {
+            self.finish_blocked("check", &outcomes)
+        } else {
+            self.finish("check", &outcomes, vec![])
+        }
+    }
+
+    pub fn plan_only(&self) -> Summary {
+        self.start("plan");
+        let (sessions, mut outcomes) = self.survey();
+        let checks = self.preflight(&sessions);
+        for (host, c) in &checks {
+            if preflight::blocks(c) {
+                outcomes.insert(host.clone(), blocked_outcome(c));
+            }
+        }
+        let rendered = match self.render(&sessions) {
+            Ok(r) => r,
+            Err(e) => return self.block_all("plan", &sessions, outcomes, &e),
+        };
+        match self.plan(&sessions, &rendered) {
+            Ok(plans) => {
+                for p in &plans {
+                    outcomes
+                        .entry(p.host.clone())
+                        .or_insert(HostOutcome::Succeeded);
+                }
+                let order = plan::reconfigure_order(&self.waves(), &plans);
+                if outcomes
+                    .values()
+                    .any(|o| !matches!(o, HostOutcome::Succeeded))
+                {
+                    let mut s = self.finish_blocked("plan", &outcomes);
+                    s.reconfigure_order = order;
+                    s
+                } else {
+                    self.finish("plan", &outcomes, order)
+                }
+            }
+            Err(failed) => {
+                outcomes.extend(failed);
+                self.finish_blocked("plan", &outcomes)
+            }
+        }
+    }
+
+    fn block_all(
+        &self,
+        command: &str,
+        sessions: &Sessions,
+        mut outcomes: BTreeMap<String, HostOutcome>,
+        error: &str,
+    ) -> Summary {
+        self.emit.emit(EventKind::Notice {
+            text: error.to_string(),
+        });
+        for host in sessions.lock().unwrap().keys() {
+            outcomes
+                .entry(host.clone())
+                .or_insert(HostOutcome::NotAttempted {
+                    why: error.to_string(),
+                });
+        }
+        self.finish_blocked(command, &outcomes)
+    }
+
+    pub fn apply(&self) -> Summary {
+        self.start("apply");
+        let (sessions, mut outcomes) = self.survey();
+        let checks = self.preflight(&sessions);
+        for (host, c) in &checks {
+            if preflight::blocks(c) {
+                outcomes.insert(host.clone(), blocked_outcome(c));
+            }
+        }
+        if !outcomes.is_empty() {
+            let why = "nothing was changed: another host failed its checks; fix the problems above, then re-run";
+            return self.block_all("apply", &sessions, outcomes, why);
+        }
+        let rendered = match self.render(&sessions) {
+            Ok(r) => r,
+            Err(e) => return self.block_all("apply", &sessions, outcomes, &e),
+        };
+        let plans = match self.plan(&sessions, &rendered) {
+            Ok(p) => p,
+            Err(failed) => {
+                outcomes.extend(failed);
+                return self.block_all(
+                    "apply",
+                    &sessions,
+                    outcomes,
+                    "nothing was changed: a host cannot be planned",
+                );
+            }
+        };
+        let plan_of = |h: &str| plans.iter().find(|p| p.host == h).expect("planned host");
+        let order = plan::reconfigure_order(&self.desired.waves, &plans);
+
+        // Repository, package and files: every host at once (nothing depends on order yet).
+        let prepared = run_parallel(&self.hosts(), self.concurrency(), self.cancel, |host| {
+            self.with_host(&sessions, host, |ctx, s| {
+                let p = plan_of(host);
+                let os = s.facts.os.id.expect("preflight passed: supported OS");
+                run_phase(
+                    &ctx.emit,
+                    Phase::Repository,
+                    repository::need(&self.desired.package, &p.package),
+                    || repository::run(ctx, os, &s.facts),
+                )?;
+                interrupted(ctx)?;
+                run_phase(&ctx.emit, Phase::Package, package::need(&p.package), || {
+                    package::run(ctx, os, p.package.as_ref().expect("needed"))
+                })?;
+                interrupted(ctx)?;
+                let files = rendered.files_for(host);
+                run_phase(&ctx.emit, Phase::Config, config::need(&p.files), || {
+                    config::run(ctx, files, &p.files)
+                })
+            })
+        });
+
+        // Reconfigure wave by wave; replication once master and slave are done.
+        let master = self.desired.db_master().map(|h| h.name.clone());
+        let slave = self.desired.db_slave();
+        let mut replication_failure: Option<(String, HostOutcome)> = None;
+        let deps = dependencies(self.desired);
+        let announced = Mutex::new(std::collections::BTreeSet::new());
+        let waves = self.waves();
+        let reconfigured = run_waves(
+            &waves,
+            &deps,
+            self.concurrency(),
+            self.cancel,
+            &prepared,
+            |host| {
+                self.announce_wave(&announced, host);
+                self.with_host(&sessions, host, |ctx, s| {
+                    let p = plan_of(host);
+                    let os = s.facts.os.id.expect("supported OS");
+                    run_phase(
+                        &ctx.emit,
+                        Phase::Reconfigure,
+                        reconfigure::need(&p.reconfigure),
+                        || {
+                            reconfigure::run(
+                                ctx,
+                                os,
+                                &p.config_digest,
+                                s.facts.markers.reconfigure_steps,
+                            )
+                        },
+                    )
+                })
+            },
+            |_, so_far| {
+                let (Some(m), Some(sl)) = (&master, slave) else {
+                    return vec![];
+                };
+                let both_done = matches!(so_far.get(m), Some(HostOutcome::Succeeded))
+                    && matches!(so_far.get(&sl.name), Some(HostOutcome::Succeeded));
+                if !both_done || replication_failure.is_some() {
+                    return vec![];
+                }
+                let already = sessions
+                    .lock()
+                    .unwrap()
+                    .get(m)
+                    .is_some_and(|s| s.facts.markers.replication_done);
+                let outcome = self.with_host(&sessions, m, |ctx, _| {
+                    run_phase(
+                        &ctx.emit,
+                        Phase::Replication,
+                        replication::need(true, already),
+                        || replication::run(ctx, &sl.private_address),
+                    )
+                });
+                // Mark replication as handled so later waves do not retry it.
+                replication_failure = Some((m.clone(), outcome));
+                vec![]
+            },
+        );
+
+        let verify_hosts: Vec<String> = self
+            .hosts()
+            .into_iter()
+            .filter(|h| matches!(reconfigured.get(h), Some(HostOutcome::Succeeded)))
+            .collect();
+        let verified = run_parallel(&verify_hosts, self.concurrency(), self.cancel, |host| {
+            self.with_host(&sessions, host, |ctx, _| {
+                run_phase(&ctx.emit, Phase::Verify, Need::Run, || {
+                    let checks = verify::run(ctx)?;
+                    let failing: Vec<String> = checks
+                        .iter()
+                        .filter(|c| c.status == CheckStatus::Fail)
+                        .map(|c| format!("{}: {}", c.name, c.detail))
+                        .collect();
+                    if failing.is_empty() {
+                        Ok(())
+                    } else {
+                        Err(PhaseError::new(format!(
+                            "verification failed on {host}: {}",
+                            failing.join("; ")
+                        )))
+                    }
+                })
+            })
+        });
+
+        let mut final_outcomes = reconfigured;
+        final_outcomes.extend(verified);
+        if let Some((m, o @ HostOutcome::Failed { .. })) = replication_failure {
+            final_outcomes.insert(m, o);
+        }
+        self.finish("apply", &final_outcomes, order)
+    }
+
+    pub fn status(&self) -> Summary {
+        self.start("status");
+        let (sessions, mut outcomes) = self.survey();
+        let rendered = self.render(&sessions);
+        let hosts: Vec<String> = sessions.lock().unwrap().keys().cloned().collect();
+        let results = run_parallel(&hosts, self.concurrency(), self.cancel, |host| {
+            self.with_host(&sessions, host, |ctx, s| {
+                let emit = &ctx.emit;
+                emit.emit(check_event(&CheckResult {
+                    name: "version".into(),
+                    status: if s.facts.installed_version.is_some() {
+                        CheckStatus::Pass
+                    } else {
+                        CheckStatus::Warn
+                    },
+                    detail: s
+                        .facts
+                        .installed_version
+                        .clone()
+                        .map(|v| format!("scalr-server {v}"))
+                        .unwrap_or_else(|| "scalr-server is not installed".into()),
+                    fix: s
+                        .facts
+                        .installed_version
+                        .is_none()
+                        .then(|| "run apply".to_string()),
+                }));
+                let out = ctx.remote.run(
+                    &RemoteCommand::root(verify::status_command(), self.timeouts.command),
+                    &mut |_| {},
+                );
+                let services = match out {
+                    Ok(o) => verify::services_check(&o.stdout, o.exit_code),
+                    Err(e) => CheckResult {
+                        name: "services".into(),
+                        status: CheckStatus::Fail,
+                        detail: e.message,
+                        fix: None,
+                    },
+                };
+                emit.emit(check_event(&services));
+                let drift = match &rendered {
+                    Ok(r) => {
+                        let drifted: Vec<String> = r
+                            .files_for(host)
+                            .iter()
+                            .filter(|f| {
+                                s.facts.file_hashes.get(&f.path)
+                                    != Some(&plan::sha256_hex(&f.contents))
+                            })
+                            .map(|f| f.path.clone())
+                            .collect();
+                        if drifted.is_empty() {
+                            CheckResult {
+                                name: "drift".into(),
+                                status: CheckStatus::Pass,
+                                detail: "files match the profile".into(),
+                                fix: None,
+                            }
+                        } else {
+                            CheckResult {
+                                name: "drift".into(),
+                                status: CheckStatus::Warn,
+                                detail: format!("differ from the profile: {}", drifted.join(", ")),
+                                fix: Some(
+                                    "run `plan` to see the differences and `apply` to converge"
+                                        .into(),
+                                ),
+                            }
+                        }
+                    }
+                    Err(e) => CheckResult {
+                        name: "drift".into(),
+                        status: CheckStatus::Fail,
+                        detail: e.clone(),
+                        fix: None,
+                    },
+                };
+                emit.emit(check_event(&drift));
+                Ok(())
+            })
+        });
+        outcomes.extend(results);
+        self.finish("status", &outcomes, vec![])
+    }
+
+    /// Lends a surveyed host's session to `body` and returns it after.
+    fn with_host<F>(&self, sessions: &Sessions, host: &str, body: F) -> HostOutcome
+    where
+        F: FnOnce(&HostCtx, &Surveyed) -> Result<(), HostOutcome>,
+    {
+        let Some(s) = sessions.lock().unwrap().remove(host) else {
+            return HostOutcome::NotAttempted {
+                why: "the host was not reached".into(),
+            };
+        };
+        let Some(desired) = self.desired.host(host) else {
+            sessions.lock().unwrap().insert(host.to_string(), s);
+            return HostOutcome::NotAttempted {
+                why: "the host is not in the profile".into(),
+            };
+        };
+        let ctx = HostCtx {
+            host: desired,
+            deployment: self.desired,
+            remote: s.remote.as_ref(),
+            emit: self.emit.for_host(host),
+            cancel: self.cancel,
+            timeouts: self.timeouts,
+        };
+        let result = body(&ctx, &s);
+        drop(ctx);
+        sessions.lock().unwrap().insert(host.to_string(), s);
+        match result {
+            Ok(()) => HostOutcome::Succeeded,
+            Err(o) => o,
+        }
+    }
+}
+
+fn interrupted(ctx: &HostCtx) -> Result<(), HostOutcome> {
+    if ctx.cancelled() {
+        Err(HostOutcome::Interrupted {
+            still_running: None,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+fn check_event(c: &CheckResult) -> EventKind {
+    EventKind::Check {
+        name: c.name.clone(),
+        status: c.status,
+        detail: c.detail.clone(),
+        fix: c.fix.clone(),
+    }
+}
+
+fn blocked_outcome(checks: &[CheckResult]) -> HostOutcome {
+    let failing: Vec<String> = checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Fail)
+        .map(|c| format!("{}: {}", c.name, c.detail))
+        .collect();
+    HostOutcome::Failed {
+        phase: Phase::Preflight,
+        error: failing.join("; "),
+        remote_log: None,
+        last_lines: vec![],
+    }
+}
+
+/// Every string value of a JSON secrets file is a secret.
+fn register_json_secrets(emit: &Emitter, bytes: &[u8]) {
+    fn walk(v: &serde_json::Value, emit: &Emitter) {
+        match v {
+            serde_json::Value::String(s) => emit.add_secret(s),
+            serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, emit)),
+            serde_json::Value::Object(o) => o.values().for_each(|v| walk(v, emit)),
+            _ => {}
+        }
+    }
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes) {
+        walk(&v, emit);
+    }
+}
+
+/// 0 when every host succeeded; 130 when interrupted; 1 when some host failed.
+pub fn exit_status(outcomes: &BTreeMap<String, HostOutcome>, _blocked: bool) -> ExitStatus {
+    if outcomes
+        .values()
+        .any(|o| matches!(o, HostOutcome::Interrupted { .. }))
+    {
+        ExitStatus::Interrupted
+    } else if outcomes
+        .values()
+        .all(|o| matches!(o, HostOutcome::Succeeded))
+    {
+        ExitStatus::Success
+    } else {
+        ExitStatus::HostFailed
+    }
+}

@@ -1,0 +1,419 @@
+//! Runs work across hosts: all hosts of a stage in parallel with a sliding window of
+//! `--concurrency` threads (one thread per host at a time, each with its own session), and waves
+//! in order, where a failed host stops only the later hosts that depend on it.
+//!
+//! Dependencies come from what each host serves: the DB slave needs the DB master; everything
+//! running the app (app servers, the worker) needs the DB master; the app servers need the worker
+//! (the first app node creates the schema) and RabbitMQ; proxies need the app and RabbitMQ.
+
+use crate::engine::desired::{DbRole, Desired};
+use crate::engine::events::HostOutcome;
+use crate::topology::Module;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+/// Which modules a host running `module` relies on elsewhere.
+fn relies_on(module: Module) -> &'static [Module] {
+    match module {
+        Module::App => &[
+            Module::MainDb,
+            Module::AnalyticsDb,
+            Module::Worker,
+            Module::Rabbitmq,
+        ],
+        Module::Worker => &[Module::MainDb, Module::AnalyticsDb, Module::Rabbitmq],
+        Module::Proxy => &[Module::App, Module::Rabbitmq, Module::Worker],
+        Module::Session | Module::Rabbitmq | Module::Influxdb => &[],
+        Module::MainDb | Module::AnalyticsDb => &[],
+    }
+}
+
+/// For each host, the hosts in earlier waves it depends on.
+pub fn dependencies(desired: &Desired) -> BTreeMap<String, BTreeSet<String>> {
+    let wave_of: BTreeMap<&str, usize> = desired
+        .waves
+        .iter()
+        .enumerate()
+        .flat_map(|(i, w)| w.iter().map(move |h| (h.as_str(), i)))
+        .collect();
+    let mut deps = BTreeMap::new();
+    for host in &desired.hosts {
+        let my_wave = wave_of
+            .get(host.name.as_str())
+            .copied()
+            .unwrap_or(usize::MAX);
+        let mut mine = BTreeSet::new();
+        for provider in &desired.hosts {
+            if provider.name == host.name {
+                continue;
+            }
+            let earlier = wave_of
+                .get(provider.name.as_str())
+                .is_some_and(|w| *w < my_wave);
+            if !earlier {
+                continue;
+            }
+            // The slave serves no one until failover: only the master counts as "the database".
+            let provider_modules: BTreeSet<Module> = provider
+                .modules
+                .iter()
+                .copied()
+                .filter(|m| !(m.is_database() && provider.db_role == Some(DbRole::Slave)))
+                .collect();
+            let needs_it = host
+                .modules
+                .iter()
+                .any(|m| relies_on(*m).iter().any(|p| provider_modules.contains(p)));
+            let slave_needs_master =
+                host.db_role == Some(DbRole::Slave) && provider.db_role == Some(DbRole::Master);
+            if needs_it || slave_needs_master {
+                mine.insert(provider.name.clone());
+            }
+        }
+        deps.insert(host.name.clone(), mine);
+    }
+    deps
+}
+
+/// Runs `work` for every host with at most `concurrency` at a time. Hosts not started because
+/// `cancel` was set get `Interrupted`.
+pub fn run_parallel<F>(
+    hosts: &[String],
+    concurrency: usize,
+    cancel: &AtomicBool,
+    work: F,
+) -> BTreeMap<String, HostOutcome>
+where
+    F: Fn(&str) -> HostOutcome + Sync,
+{
+    let queue = Mutex::new(hosts.iter().cloned().collect::<VecDeque<_>>());
+    let results = Mutex::new(BTreeMap::new());
+    let workers = concurrency.max(1).min(hosts.len());
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                if cancel.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Some(host) = queue.lock().unwrap().pop_front() else {
+                    break;
+                };
+                let outcome = work(&host);
+                results.lock().unwrap().insert(host, outcome);
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap();
+    for host in queue.into_inner().unwrap() {
+        results.insert(
+            host,
+            HostOutcome::Interrupted {
+                still_running: None,
+            },
+        );
+    }
+    results
+}
+
+/// Runs the waves in order. Before a wave, each host whose dependency failed (or was itself not
+/// attempted) is marked `NotAttempted`; the rest run in parallel. `already` holds outcomes from
+/// earlier stages (a host that failed while installing does not reconfigure). `after_wave` runs
+/// between waves (replication goes there) and may add outcomes.
+pub fn run_waves<F, A>(
+    waves: &[Vec<String>],
+    deps: &BTreeMap<String, BTreeSet<String>>,
+    concurrency: usize,
+    cancel: &AtomicBool,
+    already: &BTreeMap<String, HostOutcome>,
+    work: F,
+    mut after_wave: A,
+) -> BTreeMap<String, HostOutcome>
+where
+    F: Fn(&str) -> HostOutcome + Sync,
+    A: FnMut(usize, &BTreeMap<String, HostOutcome>) -> Vec<(String, HostOutcome)>,
+{
+    let mut outcomes: BTreeMap<String, HostOutcome> = already
+        .iter()
+        .filter(|(_, o)| !matches!(o, HostOutcome::Succeeded))
+        .map(|(h, o)| (h.clone(), o.clone()))
+        .collect();
+    for (index, wave) in waves.iter().enumerate() {
+        let mut runnable = Vec::new();
+        for host in wave {
+            if outcomes.contains_key(host) {
+                continue;
+            }
+            if cancel.load(Ordering::SeqCst) {
+                outcomes.insert(
+                    host.clone(),
+                    HostOutcome::Interrupted {
+                        still_running: None,
+                    },
+                );
+                continue;
+            }
+            let broken: Vec<&String> = deps
+                .get(host)
+                .into_iter()
+                .flatten()
+                .filter(|d| {
+                    outcomes
+                        .get(*d)
+                        .is_some_and(|o| !matches!(o, HostOutcome::Succeeded))
+                })
+                .collect();
+            if broken.is_empty() {
+                runnable.push(host.clone());
+            } else {
+                let names: Vec<&str> = broken.iter().map(|s| s.as_str()).collect();
+                outcomes.insert(
+                    host.clone(),
+                    HostOutcome::NotAttempted {
+                        why: format!("depends on {}, which did not complete", names.join(", ")),
+                    },
+                );
+            }
+        }
+        outcomes.extend(run_parallel(&runnable, concurrency, cancel, &work));
+        for (host, outcome) in after_wave(index, &outcomes) {
+            outcomes.insert(host, outcome);
+        }
+    }
+    outcomes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::desired::{DesiredHost, PackageSource, Requirements};
+    use crate::engine::events::Phase;
+    use std::sync::atomic::AtomicUsize;
+    use std::time::Duration;
+
+    fn host(name: &str, modules: &[Module], db_role: Option<DbRole>) -> DesiredHost {
+        DesiredHost {
+            name: name.into(),
+            private_address: "127.0.9.1".into(),
+            modules: modules.iter().copied().collect(),
+            db_role,
+            expected_os: None,
+            requirements: Requirements::default(),
+            listen_ports: vec![],
+            needs: vec![],
+            ssh_port: 22,
+        }
+    }
+
+    fn ha() -> Desired {
+        use Module::*;
+        Desired {
+            name: "ha".into(),
+            hosts: vec![
+                host("app-1", &[Proxy, App, Session], None),
+                host("app-2", &[Proxy, App, Session], None),
+                host("worker", &[Worker, Rabbitmq], None),
+                host("influx", &[Influxdb], None),
+                host("db-master", &[MainDb, AnalyticsDb], Some(DbRole::Master)),
+                host("db-slave", &[MainDb, AnalyticsDb], Some(DbRole::Slave)),
+            ],
+            waves: vec![
+                vec!["db-master".into()],
+                vec!["db-slave".into()],
+                vec!["worker".into()],
+                vec!["influx".into(), "app-1".into(), "app-2".into()],
+            ],
+            package: PackageSource::Local { files: vec![] },
+            version: None,
+            endpoint_port: 80,
+        }
+    }
+
+    fn set(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn failed() -> HostOutcome {
+        HostOutcome::Failed {
+            phase: Phase::Reconfigure,
+            error: "boom".into(),
+            remote_log: None,
+            last_lines: vec![],
+        }
+    }
+
+    #[test]
+    fn ha_dependencies_follow_what_each_host_serves() {
+        let deps = dependencies(&ha());
+        assert_eq!(deps["db-master"], set(&[]));
+        assert_eq!(deps["db-slave"], set(&["db-master"]));
+        assert_eq!(deps["worker"], set(&["db-master"]));
+        assert_eq!(deps["app-1"], set(&["db-master", "worker"]));
+        assert_eq!(deps["influx"], set(&[]));
+    }
+
+    #[test]
+    fn a_failed_worker_stops_the_app_servers_but_not_influxdb() {
+        let d = ha();
+        let order = Mutex::new(Vec::new());
+        let cancel = AtomicBool::new(false);
+        let outcomes = run_waves(
+            &d.waves,
+            &dependencies(&d),
+            10,
+            &cancel,
+            &BTreeMap::new(),
+            |h| {
+                order.lock().unwrap().push(h.to_string());
+                if h == "worker" {
+                    failed()
+                } else {
+                    HostOutcome::Succeeded
+                }
+            },
+            |_, _| vec![],
+        );
+        assert_eq!(outcomes["db-master"], HostOutcome::Succeeded);
+        assert_eq!(outcomes["db-slave"], HostOutcome::Succeeded);
+        assert_eq!(outcomes["influx"], HostOutcome::Succeeded);
+        assert!(matches!(outcomes["worker"], HostOutcome::Failed { .. }));
+        assert_eq!(
+            outcomes["app-1"],
+            HostOutcome::NotAttempted {
+                why: "depends on worker, which did not complete".into()
+            }
+        );
+        let order = order.into_inner().unwrap();
+        assert_eq!(&order[..3], ["db-master", "db-slave", "worker"]);
+        assert_eq!(order.len(), 4);
+    }
+
+    #[test]
+    fn a_failed_db_master_blocks_everything_that_needs_a_database() {
+        let d = ha();
+        let cancel = AtomicBool::new(false);
+        let outcomes = run_waves(
+            &d.waves,
+            &dependencies(&d),
+            10,
+            &cancel,
+            &BTreeMap::new(),
+            |h| {
+                if h == "db-master" {
+                    failed()
+                } else {
+                    HostOutcome::Succeeded
+                }
+            },
+            |_, _| vec![],
+        );
+        for h in ["db-slave", "worker", "app-1", "app-2"] {
+            assert!(
+                matches!(outcomes[h], HostOutcome::NotAttempted { .. }),
+                "{h}: {:?}",
+                outcomes[h]
+            );
+        }
+        assert_eq!(outcomes["influx"], HostOutcome::Succeeded);
+    }
+
+    #[test]
+    fn hosts_that_failed_an_earlier_stage_are_not_run_again() {
+        let d = ha();
+        let cancel = AtomicBool::new(false);
+        let already: BTreeMap<String, HostOutcome> = [
+            ("influx".to_string(), failed()),
+            ("db-master".to_string(), HostOutcome::Succeeded),
+        ]
+        .into_iter()
+        .collect();
+        let ran = Mutex::new(BTreeSet::new());
+        let outcomes = run_waves(
+            &d.waves,
+            &dependencies(&d),
+            10,
+            &cancel,
+            &already,
+            |h| {
+                ran.lock().unwrap().insert(h.to_string());
+                HostOutcome::Succeeded
+            },
+            |_, _| vec![],
+        );
+        assert!(!ran.lock().unwrap().contains("influx"));
+        assert!(ran.lock().unwrap().contains("db-master"));
+        assert!(matches!(outcomes["influx"], HostOutcome::Failed { .. }));
+    }
+
+    #[test]
+    fn concurrency_limits_how_many_hosts_run_at_once() {
+        let hosts: Vec<String> = (0..6).map(|i| format!("h{i}")).collect();
+        let running = AtomicUsize::new(0);
+        let peak = AtomicUsize::new(0);
+        let cancel = AtomicBool::new(false);
+        let out = run_parallel(&hosts, 2, &cancel, |_| {
+            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+            peak.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(30));
+            running.fetch_sub(1, Ordering::SeqCst);
+            HostOutcome::Succeeded
+        });
+        assert_eq!(out.len(), 6);
+        assert_eq!(peak.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn after_cancel_no_new_host_starts() {
+        let hosts: Vec<String> = (0..4).map(|i| format!("h{i}")).collect();
+        let cancel = AtomicBool::new(false);
+        let out = run_parallel(&hosts, 1, &cancel, |h| {
+            if h == "h1" {
+                cancel.store(true, Ordering::SeqCst);
+            }
+            HostOutcome::Succeeded
+        });
+        assert_eq!(out["h0"], HostOutcome::Succeeded);
+        assert_eq!(out["h1"], HostOutcome::Succeeded);
+        assert_eq!(
+            out["h2"],
+            HostOutcome::Interrupted {
+                still_running: None
+            }
+        );
+        assert_eq!(
+            out["h3"],
+            HostOutcome::Interrupted {
+                still_running: None
+            }
+        );
+    }
+
+    #[test]
+    fn the_after_wave_hook_sees_each_wave_and_can_record_failures() {
+        let d = ha();
+        let cancel = AtomicBool::new(false);
+        let mut seen = Vec::new();
+        let outcomes = run_waves(
+            &d.waves,
+            &dependencies(&d),
+            10,
+            &cancel,
+            &BTreeMap::new(),
+            |_| HostOutcome::Succeeded,
+            |i, so_far| {
+                seen.push((i, so_far.len()));
+                if i == 1 {
+                    vec![("db-master".to_string(), failed())]
+                } else {
+                    vec![]
+                }
+            },
+        );
+        assert_eq!(seen, [(0, 1), (1, 2), (2, 3), (3, 6)]);
+        // Replication failing on the master after its reconfigure blocks later DB consumers.
+        assert!(matches!(
+            outcomes["worker"],
+            HostOutcome::NotAttempted { .. }
+        ));
+    }
+}
