@@ -127,7 +127,8 @@ pub fn readme(state: &LabState, has_profile: bool) -> String {
         out.push_str(&format!(
             "\nRehearse an install:\n\
              \x20 export SCALR_PACKAGECLOUD_TOKEN=\"$(cat {dir}/{TOKEN_FILE})\"\n\
-             \x20 scalr-installer install --profile {dir}/{PROFILE_FILE}\n"
+             \x20 scalr-installer check --profile {dir}/{PROFILE_FILE}\n\
+             \x20 scalr-installer apply --profile {dir}/{PROFILE_FILE}\n"
         ));
     }
     out.push_str(&format!(
