@@ -108,6 +108,18 @@ impl Engine<'_> {
         outcomes: &BTreeMap<String, HostOutcome>,
         reconfigure_order: Vec<String>,
     ) -> Summary {
+        self.finish_with(command, outcomes, reconfigure_order, false)
+    }
+
+    /// `blocked`: the run stopped before changing anything; the summary (the event and the
+    /// returned value alike) says exit 3, whatever the hosts' outcomes.
+    fn finish_with(
+        &self,
+        command: &str,
+        outcomes: &BTreeMap<String, HostOutcome>,
+        reconfigure_order: Vec<String>,
+        blocked: bool,
+    ) -> Summary {
         let hosts: Vec<(String, HostOutcome)> = self
             .hosts()
             .into_iter()
@@ -126,7 +138,10 @@ impl Engine<'_> {
                 .for_host(h)
                 .emit(EventKind::HostFinished { outcome: o.clone() });
         }
-        let exit = exit_status(outcomes, false);
+        let mut exit = exit_status(outcomes, false);
+        if blocked && exit != ExitStatus::Interrupted {
+            exit = ExitStatus::PreflightBlocked;
+        }
         let mut summary = Summary::new(command, exit, hosts);
         summary.reconfigure_order = reconfigure_order;
         self.emit.emit(EventKind::RunFinished {
@@ -136,12 +151,7 @@ impl Engine<'_> {
     }
 
     fn finish_blocked(&self, command: &str, outcomes: &BTreeMap<String, HostOutcome>) -> Summary {
-        let mut summary = self.finish(command, outcomes, Vec::new());
-        if summary.exit != ExitStatus::Interrupted {
-            summary.exit = ExitStatus::PreflightBlocked;
-            summary.exit_code = ExitStatus::PreflightBlocked.code();
-        }
-        summary
+        self.finish_with(command, outcomes, Vec::new(), true)
     }
 
     /// Connect and facts on every host. Returns the sessions and the hosts that failed.
