@@ -208,7 +208,7 @@ fn compact_install_converges_and_a_rerun_changes_nothing() {
         lab.names()[0].clone(),
     );
     assert_eq!(first.code, 0, "{}", first.all());
-    assert_eq!(first.started("reconfigure"), [vm.clone()]);
+    assert_eq!(first.started("reconfigure"), std::slice::from_ref(&vm));
     let (code, services) = lab.ssh(&vm, "scalr-server-manage status");
     assert_eq!(code, 0, "{services}");
     assert!(
@@ -464,4 +464,115 @@ fn a_bad_profile_exits_2_before_any_connection() {
         assert_eq!(out.status.code(), Some(2), "{op}");
         assert!(String::from_utf8_lossy(&out.stderr).contains("p.toml"));
     }
+}
+
+/// Kills the sshd processes serving open sessions in `vm` (not its listener), as a dropped
+/// network connection would end them. Returns how many were killed.
+fn kill_sessions(fleet: &Fleet, vm: &str) -> usize {
+    use scalr_installer::lab::procs;
+    let state = fleet.vm(vm).unwrap();
+    let sessions: Vec<i32> = procs::pids_in_mnt_ns(state.mnt_ns)
+        .into_iter()
+        .filter(|pid| Some(*pid) != state.sshd_pid)
+        .filter(|pid| procs::comm(*pid).as_deref() == Some("sshd"))
+        .collect();
+    for pid in &sessions {
+        procs::signal(*pid, nix::sys::signal::Signal::SIGKILL);
+    }
+    sessions.len()
+}
+
+#[test]
+fn a_connection_killed_during_reconfigure_is_survived() {
+    let Some(lab) = lab(LabLayout::Compact, |o| o.reconfigure_secs = 6.0) else {
+        return;
+    };
+    let vm = lab.names()[0].clone();
+    std::thread::scope(|s| {
+        let apply = s.spawn(|| lab.apply(&[]));
+        // Wait until the detached reconfigure runs on the host, then cut the connection.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let (code, _) = lab.ssh(
+                &vm,
+                "grep -q 'Preparing to reconfigure' /opt/scalr-server/var/lib/scalr-installer/reconfigure.log",
+            );
+            if code == 0 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "reconfigure never started"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        assert!(kill_sessions(&lab.fleet, &vm) > 0, "no session to kill");
+        let run = apply.join().unwrap();
+        assert_eq!(run.code, 0, "{}", run.all());
+        let finished = run
+            .events()
+            .into_iter()
+            .filter(|e| e["event"] == "phase_finished" && e["phase"] == "reconfigure")
+            .collect::<Vec<_>>();
+        assert_eq!(finished[0]["outcome"]["status"], "done", "{finished:?}");
+    });
+}
+
+#[test]
+fn a_frozen_host_is_reported_while_the_others_finish() {
+    let Some(lab) = lab(LabLayout::Ha, |o| o.reconfigure_secs = 3.0) else {
+        return;
+    };
+    // Install once, so the second run only reconfigures (after a profile change).
+    let first = lab.apply(&[]);
+    assert_eq!(first.code, 0, "{}", first.all());
+    let profile = lab.fleet.profile_path();
+    let text = std::fs::read_to_string(&profile).unwrap();
+    std::fs::write(
+        &profile,
+        text.replace(
+            "connection_policy = \"auto\"",
+            "connection_policy = \"local\"",
+        ),
+    )
+    .unwrap();
+    let mut faults = Fleet::open(lab.fleet.dir()).unwrap();
+    faults
+        .fault("influxdb", Fault::ReconfigureSlow(4.0))
+        .unwrap();
+    std::thread::scope(|s| {
+        let apply = s.spawn(|| lab.apply(&[]));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        loop {
+            let (code, _) = lab.ssh(
+                "influxdb",
+                "test $(cat /opt/scalr-server/var/lib/scalr-installer/reconfigure.log 2>/dev/null | wc -l) -gt 2 && ! test -e /opt/scalr-server/var/lib/scalr-installer/reconfigure.rc",
+            );
+            if code == 0 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "influxdb never reconfigured"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        faults.fault("influxdb", Fault::Freeze).unwrap();
+        let started = std::time::Instant::now();
+        let run = apply.join().unwrap();
+        let took = started.elapsed();
+        faults.fault("influxdb", Fault::Thaw).unwrap();
+        assert_eq!(run.code, 1, "{}", run.all());
+        assert!(took < std::time::Duration::from_secs(240), "took {took:?}");
+        let summary = run.events().last().unwrap().clone();
+        for pair in summary["summary"]["hosts"].as_array().unwrap() {
+            let expected = if pair[0] == "influxdb" {
+                "failed"
+            } else {
+                "succeeded"
+            };
+            assert_eq!(pair[1]["status"], expected, "{pair}");
+        }
+    });
 }
