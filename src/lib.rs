@@ -7,3 +7,4 @@ pub mod profile;
 pub mod secrets;
 pub mod state;
 pub mod topology;
+pub mod tui;
