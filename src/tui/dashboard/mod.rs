@@ -68,3 +68,6 @@ pub fn run_dashboard(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

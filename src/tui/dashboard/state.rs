@@ -47,7 +47,10 @@ pub struct HostRow {
 pub enum WaveState {
     Waiting,
     Running,
+    /// Every host succeeded.
     Done,
+    /// Every host finished, and at least one did not succeed.
+    Failed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,12 +166,20 @@ impl DashboardState {
     }
 
     pub fn wave_state(&self, index: usize) -> WaveState {
-        let done = self.waves.get(index).is_some_and(|wave| {
-            wave.iter()
-                .all(|h| self.row(h).is_some_and(|r| r.outcome.is_some()))
-        });
-        if done {
+        let outcomes: Vec<Option<&HostOutcome>> = self
+            .waves
+            .get(index)
+            .map(|wave| {
+                wave.iter()
+                    .map(|h| self.row(h).and_then(|r| r.outcome.as_ref()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let finished = !outcomes.is_empty() && outcomes.iter().all(Option::is_some);
+        if finished && outcomes.iter().all(|o| *o == Some(&HostOutcome::Succeeded)) {
             WaveState::Done
+        } else if finished {
+            WaveState::Failed
         } else if self.waves_started.contains(&index) {
             WaveState::Running
         } else {

@@ -107,6 +107,7 @@ fn waves_line(s: &DashboardState, theme: Theme) -> Line<'static> {
         }
         let (mark, style) = match s.wave_state(i) {
             WaveState::Done => ("✓", theme.ok()),
+            WaveState::Failed => ("✗", theme.error()),
             WaveState::Running => ("▶", theme.running()),
             WaveState::Waiting => ("·", theme.dim()),
         };
@@ -187,10 +188,10 @@ fn hosts_table(s: &DashboardState, frame: &mut Frame, area: Rect, theme: Theme, 
                     Style::new()
                 },
             ),
-            Span::raw(ellipsize(&h.info.roles, 14)),
+            Span::raw(ellipsize(&h.info.roles, 12)),
             Span::raw(h.info.os.clone()),
             Span::styled(status, style),
-            Span::raw(gauge(h, 8)),
+            Span::raw(gauge(h, 6)),
             Span::raw(time),
             Span::styled(h.last_line.clone(), theme.dim()),
         ])
@@ -198,12 +199,12 @@ fn hosts_table(s: &DashboardState, frame: &mut Frame, area: Rect, theme: Theme, 
     let widths = [
         Constraint::Length(1),
         Constraint::Length(10),
-        Constraint::Length(14),
         Constraint::Length(12),
-        Constraint::Length(14),
-        Constraint::Length(13),
+        Constraint::Length(12),
+        Constraint::Length(15),
+        Constraint::Length(11),
         Constraint::Length(6),
-        Constraint::Min(10),
+        Constraint::Min(6),
     ];
     let block = Block::new()
         .borders(Borders::TOP | Borders::BOTTOM)
@@ -347,14 +348,14 @@ fn keys_line(s: &DashboardState) -> String {
 fn leave_banner(s: &DashboardState, frame: &mut Frame, area: Rect, theme: Theme) {
     let text = vec![
         Line::styled(" Leave the dashboard? ", theme.label()),
-        Line::raw(" Remote steps keep running on the hosts."),
+        Line::raw(" Remote steps keep running on the hosts. To reattach, run:"),
         Line::raw(format!(
-            " `scalr-installer apply --profile {}` reattaches.",
+            "   scalr-installer apply --profile {}",
             s.profile_path
         )),
         Line::raw(" q / y: leave · any other key: stay"),
     ];
-    let width = 62.min(area.width);
+    let width = 66.min(area.width);
     let rect = Rect {
         x: area.x + (area.width - width) / 2,
         y: area.y + area.height / 2 - 3,
