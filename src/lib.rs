@@ -4,6 +4,7 @@
 //! host must hold) → the engine's plan and run events → the views.
 
 pub mod profile;
+pub mod prompt;
 pub mod secrets;
 pub mod state;
 pub mod topology;

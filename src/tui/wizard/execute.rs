@@ -71,7 +71,7 @@ pub fn execute(cmd: Command, fx: &Effects, tx: &Sender<Msg>) -> Option<WizardOut
 
 /// Reads a profile to change it. One that no longer validates (a licence file moved, say) still
 /// opens, with the first problem, so the wizard can be used to fix it.
-fn open(path: &Path) -> Result<(Box<Profile>, Option<String>), String> {
+pub(crate) fn open(path: &Path) -> Result<(Box<Profile>, Option<String>), String> {
     match profile::load(path) {
         Ok(loaded) => Ok((Box::new(loaded.profile), None)),
         Err(ProfileError::Invalid { problems, .. }) => {
@@ -103,7 +103,12 @@ fn review(profile: &Profile, fx: &Effects) -> Review {
 
 /// Writes the profile atomically (a temporary file renamed over the target), after checking it
 /// reads back as the very same profile.
-fn save(path: &Path, profile: &Profile, overwrite: bool, dir: &Path) -> Result<PathBuf, String> {
+pub(crate) fn save(
+    path: &Path,
+    profile: &Profile,
+    overwrite: bool,
+    dir: &Path,
+) -> Result<PathBuf, String> {
     let text = profile::to_toml(profile);
     match profile::parse_checked(&text, Some(dir)) {
         Ok(back) if &back == profile => {}

@@ -734,4 +734,4 @@ fn edit(w: &mut Wizard, q: &questions::Question, key: KeyEvent) {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
