@@ -3,6 +3,7 @@
 //! Data flows one way: `profile` (what the operator wants) → `topology` and `render` (what each
 //! host must hold) → the engine's plan and run events → the views.
 
+pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod deploy;
