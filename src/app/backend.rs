@@ -102,7 +102,9 @@ impl EngineBackend {
             return s;
         }
         Supplied {
-            token: crate::deploy::packagecloud_token(loaded, false).ok().flatten(),
+            token: crate::deploy::packagecloud_token(loaded, false)
+                .ok()
+                .flatten(),
             credentials: crate::deploy::credentials(loaded, false).unwrap_or_default(),
         }
     }
@@ -239,7 +241,12 @@ impl Job {
 
 /// A run that could not start: announced, explained and finished, so a view shows why.
 fn refuse(out: &Sender<RunEvent>, op: Op, loaded: &LoadedProfile, message: &str) {
-    let hosts: Vec<String> = loaded.profile.hosts.iter().map(|h| h.name.clone()).collect();
+    let hosts: Vec<String> = loaded
+        .profile
+        .hosts
+        .iter()
+        .map(|h| h.name.clone())
+        .collect();
     let event = |kind| RunEvent {
         at: SystemTime::now(),
         host: None,
