@@ -16,12 +16,25 @@ const SECS: fn(u64) -> Duration = Duration::from_secs;
 
 /// A hard-linked copy of this build's binary: the shared target dir may be rebuilt by another
 /// branch while the test runs.
+/// `SCALR_E2E_BINARY` names a copy taken right after `cargo build`, when builds of other
+/// branches keep replacing the shared one.
 fn binary_snapshot(dir: &Path) -> PathBuf {
-    let built = env!("CARGO_BIN_EXE_scalr-installer");
+    let built = std::env::var("SCALR_E2E_BINARY")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_scalr-installer").to_string());
+    let built = built.as_str();
     let copy = dir.join("scalr-installer");
     if std::fs::hard_link(built, &copy).is_err() {
         std::fs::copy(built, &copy).unwrap();
     }
+    let help = std::process::Command::new(&copy)
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&help.stdout).contains("wizard"),
+        "{built} is not a build with the wizard (another branch's build in the shared target dir \
+         replaced it); run the tests again"
+    );
     copy
 }
 
@@ -38,6 +51,7 @@ fn lab_or_skip(work: &Path, bin: &Path) -> Option<Fleet> {
 
 struct Answers {
     name: &'static str,
+    names: Vec<String>,
     addresses: Vec<String>,
     endpoint: String,
     version: &'static str,
@@ -50,6 +64,7 @@ fn answers(fleet: &Fleet) -> Answers {
     let addresses: Vec<String> = fleet.vms().iter().map(|v| v.address.clone()).collect();
     Answers {
         name: "e2e",
+        names: fleet.vms().iter().map(|v| v.name.clone()).collect(),
         endpoint: addresses[0].clone(),
         addresses,
         version: "8.0.0",
@@ -61,7 +76,10 @@ fn answers(fleet: &Fleet) -> Answers {
 
 fn env(fleet: &Fleet, state: &Path) -> Vec<(&'static str, String)> {
     vec![
-        ("SCALR_PACKAGECLOUD_TOKEN", fleet.packagecloud_token().unwrap()),
+        (
+            "SCALR_PACKAGECLOUD_TOKEN",
+            fleet.packagecloud_token().unwrap(),
+        ),
         ("SCALR_INSTALLER_STATE_DIR", state.display().to_string()),
     ]
 }
@@ -128,10 +146,7 @@ fn watch_install(t: &mut Term) {
     t.wait_for("Scalr Server — apply", SECS(30));
     t.wait_for("reconfigure", SECS(180));
     t.capture("dashboard-running");
-    let at = t.wait_any(
-        &["apply finished: success", "apply finished: "],
-        SECS(300),
-    );
+    let at = t.wait_any(&["apply finished: success", "apply finished: "], SECS(300));
     let screen = t.text();
     assert_eq!(at, 0, "the install did not succeed:\n{screen}");
     assert_eq!(screen.matches("✓ done").count(), 6, "{screen}");
@@ -142,7 +157,7 @@ fn watch_install(t: &mut Term) {
 /// `wizard --plain`: the same answers at line prompts. Waits for each prompt before answering
 /// (keys typed between prompts would reach the terminal in cooked mode).
 fn create_in_plain(t: &mut Term, a: &Answers) {
-    let mut answer = |t: &mut Term, label: &str, keys: &[&str]| {
+    let answer = |t: &mut Term, label: &str, keys: &[&str]| {
         wait_prompt(t, label);
         for k in keys {
             t.keys(k);
@@ -161,8 +176,8 @@ fn create_in_plain(t: &mut Term, a: &Answers) {
         answer(t, "SSH port:", &[]);
         answer(t, "SSH key:", &[]);
     }
-    for _ in &a.addresses {
-        answer(t, "OS", &[]);
+    for name in &a.names {
+        answer(t, &format!("{name}:"), &[]);
     }
     answer(t, "Endpoint:", &[&a.endpoint]);
     answer(t, "Scheme:", &[]);
@@ -173,7 +188,11 @@ fn create_in_plain(t: &mut Term, a: &Answers) {
     answer(t, "Repository:", &[]);
     answer(t, "Token variable:", &[]);
     answer(t, "Version:", &[a.version]);
-    answer(t, "Licence file:", &[&bs.repeat("license.json".len()), &a.license]);
+    answer(
+        t,
+        "Licence file:",
+        &[&bs.repeat("license.json".len()), &a.license],
+    );
     answer(t, "User:", &[]);
     answer(t, "Port:", &[]);
     answer(t, "Private key:", &[&a.key]);
@@ -233,7 +252,10 @@ fn rerun_with_one_change(t: &mut Term) {
     t.keys("i");
     let plan = t.wait_for("instances_connection_policy", SECS(60));
     assert!(plan.contains("scalr-server.rb (changed)"), "{plan}");
-    assert!(!plan.contains("install scalr-server"), "nothing is reinstalled:\n{plan}");
+    assert!(
+        !plan.contains("install scalr-server"),
+        "nothing is reinstalled:\n{plan}"
+    );
     t.capture("wizard-plan");
 }
 

@@ -36,7 +36,11 @@ impl Term {
         let session = spawn_command(cmd, Some(2_000)).expect("spawn in a pty");
         Term {
             session,
-            screen: vt100::Parser::new(ROWS, COLS, 0),
+            screen: vt100::Parser::new(
+                std::num::NonZero::new(ROWS).unwrap(),
+                std::num::NonZero::new(COLS).unwrap(),
+                0,
+            ),
         }
     }
 
@@ -120,7 +124,10 @@ impl Term {
                 _ => {}
             }
             if Instant::now() > deadline {
-                panic!("the program did not exit; the screen shows:\n{}", self.text());
+                panic!(
+                    "the program did not exit; the screen shows:\n{}",
+                    self.text()
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }

@@ -288,6 +288,15 @@ impl DashboardState {
                 fix,
             } => {
                 row.push_output(format!("check {name}: {status} — {detail}"));
+                // A profile may leave the OS to detection: the passing os check names it.
+                if name == "os" && *status == CheckStatus::Pass && row.info.os.is_empty() {
+                    if let Some(os) = crate::topology::OsId::ALL
+                        .iter()
+                        .find(|os| os.title() == detail.as_str())
+                    {
+                        row.info.os = os.key().to_string();
+                    }
+                }
                 row.checks.push(CheckRow {
                     name: name.clone(),
                     status: *status,

@@ -359,3 +359,26 @@ fn output_kept_per_host_is_bounded() {
     assert_eq!(row.output.len(), state::OUTPUT_LINES);
     assert_eq!(row.output.front().unwrap(), "line 10");
 }
+
+#[test]
+fn a_host_whose_os_was_left_to_detection_shows_what_the_os_check_found() {
+    let mut s = DashboardState::new(
+        "profiles/lab.toml",
+        vec![HostInfo {
+            name: "app-1".into(),
+            roles: "proxy,app,session".into(),
+            os: String::new(),
+        }],
+    );
+    s.apply(&ev(
+        1,
+        Some("app-1"),
+        EventKind::Check {
+            name: "os".into(),
+            status: CheckStatus::Pass,
+            detail: crate::topology::OsId::Ubuntu1804.title().into(),
+            fix: None,
+        },
+    ));
+    assert_eq!(s.row("app-1").unwrap().info.os, "ubuntu-18.04");
+}
