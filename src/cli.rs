@@ -50,6 +50,11 @@ pub enum Command {
     Apply(crate::engine::commands::ApplyArgs),
     /// Show the installed version, services and configuration drift of every host
     Status(crate::engine::commands::StatusArgs),
+    /// Create or change a profile in a guided full-screen wizard (--plain: line prompts), then
+    /// check or install it with a live dashboard
+    Wizard(crate::app::interactive::WizardArgs),
+    /// See the whole product work on this machine (root): a lab fleet, the wizard, an install
+    Demo(crate::app::interactive::DemoArgs),
     /// A local fleet of sandbox VMs with real sshd, for tests and rehearsals
     #[command(subcommand)]
     Lab(crate::lab::cli::LabCommand),

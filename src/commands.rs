@@ -56,10 +56,9 @@ impl CommandError {
 pub fn run(cli: Cli) -> Result<(), CommandError> {
     let state_dir = cli.state_dir.clone();
     match cli.command {
-        None => Err(CommandError::BadInput(
-            "no command given — run `scalr-installer validate --profile FILE`, or `scalr-installer --help` for all commands"
-                .into(),
-        )),
+        None => crate::app::interactive::front_door(state_dir.as_deref()),
+        Some(Command::Wizard(args)) => crate::app::interactive::wizard(&args, state_dir.as_deref()),
+        Some(Command::Demo(args)) => crate::app::interactive::demo(&args, state_dir.as_deref()),
         Some(Command::Validate(arg)) => {
             let loaded = profile::load(&arg.profile)?;
             let deployment = resolve(&loaded)?;
@@ -92,7 +91,10 @@ pub fn run(cli: Cli) -> Result<(), CommandError> {
             let deployment = resolve(&loaded)?;
             let rules = crate::ports::firewall_rules(&loaded.profile, &deployment);
             if json {
-                println!("{}", serde_json::to_string_pretty(&rules).expect("rules serialise"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rules).expect("rules serialise")
+                );
             } else {
                 print!("{}", crate::ports::format_table(&rules));
             }
@@ -104,7 +106,12 @@ pub fn run(cli: Cli) -> Result<(), CommandError> {
         Some(Command::Apply(args)) => engine(Operation::Apply, &args.common, args.yes, state_dir),
         Some(Command::Status(args)) => engine(Operation::Status, &args.common, false, state_dir),
         Some(Command::Completions { shell }) => {
-            clap_complete::generate(shell, &mut Cli::command(), "scalr-installer", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "scalr-installer",
+                &mut std::io::stdout(),
+            );
             Ok(())
         }
     }

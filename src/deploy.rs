@@ -119,7 +119,7 @@ pub fn closing_message(op: Operation, exit: ExitStatus) -> Option<String> {
 }
 
 /// The packagecloud token: from the variable the profile names, else asked once on a terminal.
-fn packagecloud_token(
+pub(crate) fn packagecloud_token(
     loaded: &LoadedProfile,
     interactive: bool,
 ) -> Result<Option<String>, CommandError> {
@@ -140,7 +140,7 @@ fn packagecloud_token(
 
 /// Passphrase, login and sudo passwords: the environment first; on a terminal, the ones the
 /// profile will need are asked for once, up front, before any progress display starts.
-fn credentials(
+pub(crate) fn credentials(
     loaded: &LoadedProfile,
     interactive: bool,
 ) -> Result<StaticCredentials, CommandError> {

@@ -3,6 +3,7 @@
 //! Data flows one way: `profile` (what the operator wants) → `topology` and `render` (what each
 //! host must hold) → the engine's plan and run events → the views.
 
+pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod deploy;
@@ -10,10 +11,12 @@ pub mod engine;
 pub mod lab;
 pub mod ports;
 pub mod profile;
+pub mod prompt;
 pub mod render;
 pub mod secrets;
 pub mod sim;
 pub mod ssh;
 pub mod state;
 pub mod topology;
+pub mod tui;
 pub mod views;

@@ -165,6 +165,20 @@ pub fn firewall_rules(profile: &Profile, deployment: &Deployment) -> Vec<Firewal
     rules.into_iter().collect()
 }
 
+/// The rules for a profile that may not be complete yet, as the table's lines (heading first),
+/// or what keeps the layout from resolving.
+pub fn rule_lines(profile: &Profile) -> Result<Vec<String>, String> {
+    let deployment = Deployment::resolve(profile).map_err(|errors| {
+        errors
+            .into_iter()
+            .map(|e| format!("{}: {}", e.key, e.message))
+            .collect::<Vec<_>>()
+            .join("; ")
+    })?;
+    let rules = firewall_rules(profile, &deployment);
+    Ok(format_table(&rules).lines().map(str::to_string).collect())
+}
+
 /// A table for people: one rule per line.
 pub fn format_table(rules: &[FirewallRule]) -> String {
     let width = |f: &dyn Fn(&FirewallRule) -> usize, title: &str| {
