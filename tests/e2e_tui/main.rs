@@ -294,12 +294,7 @@ fn an_operator_creates_an_ha_profile_installs_it_and_line_mode_makes_the_same_fi
     fleet.down().unwrap();
 }
 
-/// Blocked by an engine bug found by this test (see docs/tui.md, "Known problems"): after a
-/// successful install, each host's `scalr-server-secrets.json` holds its own `csg`/`rabbitmq`
-/// `ssl_cert`/`ssl_key` (added by reconfigure), so every later `plan`/`apply` stops with "the
-/// hosts hold different Scalr secrets files". Run with `--ignored` once that is fixed.
 #[test]
-#[ignore = "engine: secrets files differ across hosts after the first install (csg/rabbitmq ssl keys)"]
 fn a_re_run_changes_one_setting_and_sees_the_plan_before_applying_it() {
     let work = tempfile::tempdir().unwrap();
     let bin = binary_snapshot(work.path());
