@@ -85,6 +85,8 @@ pub struct Deployment<'a> {
     pub state_dir: &'a Path,
     /// Values to mask from the first event on (tokens, passwords from the environment).
     pub secrets: Vec<String>,
+    /// Command limits and the reconnect window (`Timeouts::from_profile`).
+    pub timeouts: Timeouts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,7 +128,7 @@ pub fn run(op: Operation, deployment: &Deployment, common: &CommonArgs, yes: boo
             deployment,
             common.concurrency,
             output,
-            Timeouts::default(),
+            deployment.timeouts,
         );
         if planned.exit != ExitStatus::Success {
             return planned.exit;
@@ -145,7 +147,7 @@ pub fn run(op: Operation, deployment: &Deployment, common: &CommonArgs, yes: boo
         deployment,
         common.concurrency,
         output,
-        Timeouts::default(),
+        deployment.timeouts,
     )
     .exit
 }

@@ -277,6 +277,17 @@ pub fn connect_timeout_secs(value: u64) -> Result<(), String> {
     }
 }
 
+/// A duration in seconds that must lie in `min..=max`.
+pub fn seconds_within(value: u64, min: u64, max: u64, default: u64) -> Result<(), String> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{value} seconds is out of range — use {min} to {max} (or leave it out for {default})"
+        ))
+    }
+}
+
 /// The closest candidate by edit distance, if it is close enough to be a plausible typo.
 pub fn closest<'a>(value: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates

@@ -184,6 +184,28 @@ fn check_ssh(profile: &Profile, base_dir: Option<&Path>, f: &mut Findings) {
         "ssh.connect_timeout_secs",
         rules::connect_timeout_secs(ssh.connect_timeout_secs),
     );
+    let limits = [
+        ("ssh.keepalive_secs", ssh.keepalive_secs, 1, 300, 15),
+        (
+            "ssh.command_timeout_secs",
+            ssh.command_timeout_secs,
+            5,
+            3600,
+            120,
+        ),
+        (
+            "ssh.reconnect_window_secs",
+            ssh.reconnect_window_secs,
+            1,
+            3600,
+            120,
+        ),
+    ];
+    for (key, value, min, max, default) in limits {
+        if let Some(value) = value {
+            f.check(key, rules::seconds_within(value, min, max, default));
+        }
+    }
 }
 
 fn check_hosts(profile: &Profile, base_dir: Option<&Path>, f: &mut Findings) {
