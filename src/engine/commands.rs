@@ -163,7 +163,11 @@ pub fn execute(
     timeouts: Timeouts,
 ) -> Summary {
     let cancel = Arc::new(AtomicBool::new(false));
-    let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, cancel.clone());
+    // SIGTERM (a service manager, `kill`, a closing CI job) stops the run as Ctrl-C does: the
+    // operator gets the summary of what still runs on the hosts instead of silence.
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ = signal_hook::flag::register(signal, cancel.clone());
+    }
     let mut view: Box<dyn View> = match output {
         Output::Json => Box::new(JsonView::new(std::io::stdout())),
         Output::Progress => Box::new(ProgressView::new()),
