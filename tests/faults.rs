@@ -51,7 +51,10 @@ fn change_setting(lab: &Lab) {
     let replaced = text
         .replace("connection_policy = \"auto\"", "connection_policy = \"@\"")
         .replace("connection_policy = \"local\"", "connection_policy = \"@\"")
-        .replace("connection_policy = \"public\"", "connection_policy = \"@\"")
+        .replace(
+            "connection_policy = \"public\"",
+            "connection_policy = \"@\"",
+        )
         .replace('@', next);
     std::fs::write(&path, replaced).unwrap();
 }
@@ -132,7 +135,10 @@ impl Running {
                     return;
                 }
             } else if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("the installer ended ({status}) before {what}:\n{}", self.seen.join("\n"));
+                panic!(
+                    "the installer ended ({status}) before {what}:\n{}",
+                    self.seen.join("\n")
+                );
             }
         }
         panic!("no {what} within 120 s:\n{}", self.seen.join("\n"));
@@ -326,7 +332,7 @@ fn interruptions_of_the_installer_and_of_the_connection_on_one_host() {
     let mut running = Running::start(&lab, &[]);
     running.wait_for("the config phase", phase_started(&vm, "config"));
     lab.fleet_faults().fault(&vm, Fault::StopSshd).unwrap();
-    kill_sessions(&lab.fleet, &vm);
+    kill_sessions(&lab.fleet_faults(), &vm);
     let run = running.finish();
     let after = config_files(&lab);
     lab.fleet_faults().fault(&vm, Fault::StartSshd).unwrap();
@@ -344,8 +350,12 @@ fn interruptions_of_the_installer_and_of_the_connection_on_one_host() {
         &after,
         Outcome {
             fault: "sshd killed during upload",
-            done: "the VM's sshd listener stopped and its sessions killed as the config phase starts",
-            outcome: format!("exit {}; no temp file, files old or new; re-run converges", run.code),
+            done:
+                "the VM's sshd listener stopped and its sessions killed as the config phase starts",
+            outcome: format!(
+                "exit {}; no temp file, files old or new; re-run converges",
+                run.code
+            ),
             operator_sees: sees,
         },
     );
@@ -356,7 +366,10 @@ fn interruptions_of_the_installer_and_of_the_connection_on_one_host() {
     let mut running = Running::start(&lab, &[]);
     running.wait_for("the reconfigure", phase_started(&vm, "reconfigure"));
     std::thread::sleep(Duration::from_millis(800));
-    assert!(kill_sessions(&lab.fleet, &vm) > 0, "no session to kill");
+    assert!(
+        kill_sessions(&lab.fleet_faults(), &vm) > 0,
+        "no session to kill"
+    );
     let run = running.finish();
     assert_eq!(run.code, 0, "{}", run.all());
     let after = config_files(&lab);
@@ -368,14 +381,22 @@ fn interruptions_of_the_installer_and_of_the_connection_on_one_host() {
             fault: "SSH connection dropped during reconfigure",
             done: "the VM's sshd session processes killed while reconfigure runs",
             outcome: "exit 0: the installer reconnected and followed the step to its end".into(),
-            operator_sees: "nothing but the normal progress: the reconfigure log continues where it stopped".into(),
+            operator_sees:
+                "nothing but the normal progress: the reconfigure log continues where it stopped"
+                    .into(),
         },
     );
 
     // Ctrl-C and SIGTERM: exit 130, the step keeps running on the host, a re-run resumes.
     for (signal, fault) in [
-        (nix::sys::signal::Signal::SIGINT, "installer interrupted with Ctrl-C"),
-        (nix::sys::signal::Signal::SIGTERM, "installer stopped with SIGTERM"),
+        (
+            nix::sys::signal::Signal::SIGINT,
+            "installer interrupted with Ctrl-C",
+        ),
+        (
+            nix::sys::signal::Signal::SIGTERM,
+            "installer stopped with SIGTERM",
+        ),
     ] {
         let before = config_files(&lab);
         change_setting(&lab);

@@ -221,4 +221,3 @@ pub fn blocked(run: &Run, needle: &str) {
         run.all()
     );
 }
-
