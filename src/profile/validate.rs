@@ -100,7 +100,7 @@ fn check_scalr(profile: &Profile, base_dir: Option<&Path>, f: &mut Findings) {
                 "scalr.license_file",
                 format!(
                     "the licence file {} cannot be read ({}) — put the license.json Scalr issued you there, or fix the path",
-                    path.display(),
+                    rules::shortened(&path.to_string_lossy()),
                     io_reason(&e)
                 ),
             ),
@@ -316,12 +316,18 @@ fn check_existing_file(
     let resolved = resolve_path(dir, path);
     match std::fs::metadata(&resolved) {
         Ok(meta) if meta.is_file() => {}
-        Ok(_) => f.push(key, format!("{} is not a file — give the path of the {what} itself", resolved.display())),
+        Ok(_) => f.push(
+            key,
+            format!(
+                "{} is not a file — give the path of the {what} itself",
+                rules::shortened(&resolved.to_string_lossy())
+            ),
+        ),
         Err(e) => f.push(
             key,
             format!(
                 "the {what} {} cannot be read ({}) — fix the path (relative paths start at the profile's folder)",
-                resolved.display(),
+                rules::shortened(&resolved.to_string_lossy()),
                 io_reason(&e)
             ),
         ),
