@@ -11,6 +11,7 @@ use crate::commands::CommandError;
 use crate::engine::bind::{self, ProfileRenderer};
 use crate::engine::commands::{self, CommonArgs, Deployment, Operation};
 use crate::engine::events::ExitStatus;
+use crate::engine::phases::Timeouts;
 use crate::engine::ssh_remote::SshConnector;
 use crate::profile::model::SudoMode;
 use crate::profile::{self, LoadedProfile, PackageSpec};
@@ -90,6 +91,7 @@ pub fn run(
             connector: &connector,
             state_dir: state.dir(),
             secrets,
+            timeouts: Timeouts::from_profile(&loaded.profile.ssh),
         },
         common,
         yes,

@@ -329,3 +329,18 @@ fn loading_a_file_reports_its_path() {
         "{err}"
     );
 }
+
+#[test]
+fn ssh_time_limits_are_checked_and_located() {
+    let p = problems(&with(
+        "[endpoint]",
+        "[ssh]\nkeepalive_secs = 0\ncommand_timeout_secs = 30\nreconnect_window_secs = 99999\n\n[endpoint]",
+    ));
+    assert_eq!(
+        p,
+        [
+            "p.toml:12:18: ssh.keepalive_secs: 0 seconds is out of range — use 1 to 300 (or leave it out for 15)",
+            "p.toml:14:25: ssh.reconnect_window_secs: 99999 seconds is out of range — use 1 to 3600 (or leave it out for 120)",
+        ]
+    );
+}

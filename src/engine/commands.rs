@@ -85,6 +85,8 @@ pub struct Deployment<'a> {
     pub state_dir: &'a Path,
     /// Values to mask from the first event on (tokens, passwords from the environment).
     pub secrets: Vec<String>,
+    /// Command limits and the reconnect window (`Timeouts::from_profile`).
+    pub timeouts: Timeouts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,7 +128,7 @@ pub fn run(op: Operation, deployment: &Deployment, common: &CommonArgs, yes: boo
             deployment,
             common.concurrency,
             output,
-            Timeouts::default(),
+            deployment.timeouts,
         );
         if planned.exit != ExitStatus::Success {
             return planned.exit;
@@ -145,7 +147,7 @@ pub fn run(op: Operation, deployment: &Deployment, common: &CommonArgs, yes: boo
         deployment,
         common.concurrency,
         output,
-        Timeouts::default(),
+        deployment.timeouts,
     )
     .exit
 }
@@ -161,7 +163,11 @@ pub fn execute(
     timeouts: Timeouts,
 ) -> Summary {
     let cancel = Arc::new(AtomicBool::new(false));
-    let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, cancel.clone());
+    // SIGTERM (a service manager, `kill`, a closing CI job) stops the run as Ctrl-C does: the
+    // operator gets the summary of what still runs on the hosts instead of silence.
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ = signal_hook::flag::register(signal, cancel.clone());
+    }
     let mut view: Box<dyn View> = match output {
         Output::Json => Box::new(JsonView::new(std::io::stdout())),
         Output::Progress => Box::new(ProgressView::new()),

@@ -80,6 +80,7 @@ pub fn lab_profile(state: &LabState, layout: LabLayout, login: LabLogin) -> Opti
             known_hosts: Some(dir.join(KNOWN_HOSTS_FILE)),
             jump_host: None,
             connect_timeout_secs: 10,
+            ..SshSpec::default()
         },
         hosts,
     })

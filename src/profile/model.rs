@@ -194,6 +194,16 @@ pub struct SshSpec {
     pub jump_host: Option<String>,
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout_secs: u64,
+    /// Seconds between keepalives; three unanswered ones mean the host is gone (default 15, or
+    /// `ServerAliveInterval` from `~/.ssh/config`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keepalive_secs: Option<u64>,
+    /// Time limit of one short remote command (default 120).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_timeout_secs: Option<u64>,
+    /// How long to keep reconnecting to a host that dropped during a long step (default 120).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconnect_window_secs: Option<u64>,
 }
 
 impl Default for SshSpec {
@@ -207,6 +217,9 @@ impl Default for SshSpec {
             known_hosts: None,
             jump_host: None,
             connect_timeout_secs: default_connect_timeout(),
+            keepalive_secs: None,
+            command_timeout_secs: None,
+            reconnect_window_secs: None,
         }
     }
 }

@@ -277,6 +277,17 @@ pub fn connect_timeout_secs(value: u64) -> Result<(), String> {
     }
 }
 
+/// A duration in seconds that must lie in `min..=max`.
+pub fn seconds_within(value: u64, min: u64, max: u64, default: u64) -> Result<(), String> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{value} seconds is out of range — use {min} to {max} (or leave it out for {default})"
+        ))
+    }
+}
+
 /// The closest candidate by edit distance, if it is close enough to be a plausible typo.
 pub fn closest<'a>(value: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
@@ -289,5 +300,21 @@ pub fn closest<'a>(value: &str, candidates: impl IntoIterator<Item = &'a str>) -
 
 /// Quotes a value for a message, escaping what would garble a terminal.
 pub fn quoted(value: &str) -> String {
-    format!("{value:?}")
+    // A pasted blob must not turn one error into pages of output: show its start and its size.
+    if value.chars().count() <= SHOWN {
+        return format!("{value:?}");
+    }
+    let start: String = value.chars().take(SHOWN).collect();
+    format!("{start:?}… ({} characters)", value.chars().count())
+}
+
+const SHOWN: usize = 200;
+
+/// A path as the operator wrote it, cut short when it is absurdly long.
+pub fn shortened(value: &str) -> String {
+    if value.chars().count() <= SHOWN {
+        return value.to_string();
+    }
+    let start: String = value.chars().take(SHOWN).collect();
+    format!("{start}… ({} characters)", value.chars().count())
 }

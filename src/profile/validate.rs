@@ -100,7 +100,7 @@ fn check_scalr(profile: &Profile, base_dir: Option<&Path>, f: &mut Findings) {
                 "scalr.license_file",
                 format!(
                     "the licence file {} cannot be read ({}) — put the license.json Scalr issued you there, or fix the path",
-                    path.display(),
+                    rules::shortened(&path.to_string_lossy()),
                     io_reason(&e)
                 ),
             ),
@@ -184,6 +184,28 @@ fn check_ssh(profile: &Profile, base_dir: Option<&Path>, f: &mut Findings) {
         "ssh.connect_timeout_secs",
         rules::connect_timeout_secs(ssh.connect_timeout_secs),
     );
+    let limits = [
+        ("ssh.keepalive_secs", ssh.keepalive_secs, 1, 300, 15),
+        (
+            "ssh.command_timeout_secs",
+            ssh.command_timeout_secs,
+            5,
+            3600,
+            120,
+        ),
+        (
+            "ssh.reconnect_window_secs",
+            ssh.reconnect_window_secs,
+            1,
+            3600,
+            120,
+        ),
+    ];
+    for (key, value, min, max, default) in limits {
+        if let Some(value) = value {
+            f.check(key, rules::seconds_within(value, min, max, default));
+        }
+    }
 }
 
 fn check_hosts(profile: &Profile, base_dir: Option<&Path>, f: &mut Findings) {
@@ -294,12 +316,18 @@ fn check_existing_file(
     let resolved = resolve_path(dir, path);
     match std::fs::metadata(&resolved) {
         Ok(meta) if meta.is_file() => {}
-        Ok(_) => f.push(key, format!("{} is not a file — give the path of the {what} itself", resolved.display())),
+        Ok(_) => f.push(
+            key,
+            format!(
+                "{} is not a file — give the path of the {what} itself",
+                rules::shortened(&resolved.to_string_lossy())
+            ),
+        ),
         Err(e) => f.push(
             key,
             format!(
                 "the {what} {} cannot be read ({}) — fix the path (relative paths start at the profile's folder)",
-                resolved.display(),
+                rules::shortened(&resolved.to_string_lossy()),
                 io_reason(&e)
             ),
         ),

@@ -132,7 +132,11 @@ impl Target {
             return Err(bad("connect_timeout_secs must be at least 1".into()));
         }
         t.connect_timeout = Duration::from_secs(ssh.connect_timeout_secs);
-        if let Some(secs) = hc.server_alive_interval_secs.filter(|s| *s > 0) {
+        if let Some(secs) = ssh
+            .keepalive_secs
+            .or(hc.server_alive_interval_secs)
+            .filter(|s| *s > 0)
+        {
             t.keepalive_interval = Duration::from_secs(secs);
         }
         let jump_spec = match (&ssh.jump_host, &hc.proxy_jump) {

@@ -51,6 +51,24 @@ pub struct Timeouts {
     pub command: Duration,
     pub install: Duration,
     pub reconfigure: Duration,
+    /// How long a long step keeps trying to reconnect to a host that dropped.
+    pub reconnect_window: Duration,
+}
+
+impl Timeouts {
+    /// The defaults, with the `[ssh]` keys the profile sets.
+    pub fn from_profile(ssh: &crate::profile::model::SshSpec) -> Timeouts {
+        let d = Timeouts::default();
+        Timeouts {
+            command: ssh
+                .command_timeout_secs
+                .map_or(d.command, Duration::from_secs),
+            reconnect_window: ssh
+                .reconnect_window_secs
+                .map_or(d.reconnect_window, Duration::from_secs),
+            ..d
+        }
+    }
 }
 
 impl Default for Timeouts {
@@ -59,6 +77,7 @@ impl Default for Timeouts {
             command: Duration::from_secs(120),
             install: Duration::from_secs(30 * 60),
             reconfigure: Duration::from_secs(60 * 60),
+            reconnect_window: crate::engine::detached::RECONNECT_WINDOW,
         }
     }
 }

@@ -106,7 +106,7 @@ pub fn run(ctx: &HostCtx, os: OsId, action: &PackageAction) -> Result<(), PhaseE
         command,
         on_success: None,
         timeout: ctx.timeouts.install,
-        reconnect_window: crate::engine::detached::RECONNECT_WINDOW,
+        reconnect_window: ctx.timeouts.reconnect_window,
     };
     let mut tail = Tail::new(20);
     let finished = run_detached(ctx.remote, &step, &mut |line| {

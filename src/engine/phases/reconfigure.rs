@@ -6,7 +6,7 @@ use crate::engine::detached::{run_detached, DetachedStep};
 use crate::engine::events::{EventKind, Stream};
 use crate::engine::phases::facts::{RECONFIGURE_MARKER, SCALR_HOME, STATE_DIR};
 use crate::engine::phases::package::version_query;
-use crate::engine::phases::{HostCtx, Need, PhaseError, Tail};
+use crate::engine::phases::{HostCtx, Need, PhaseError, Tail, Timeouts};
 use crate::engine::reconfigure_output::{ReconfigureLine, ReconfigureProgress};
 use crate::engine::remote::quote;
 use crate::topology::OsId;
@@ -20,7 +20,7 @@ pub fn need(reason: &Option<String>) -> Need {
     }
 }
 
-pub fn step(os: OsId, digest: &str, timeout: std::time::Duration) -> DetachedStep {
+pub fn step(os: OsId, digest: &str, timeouts: Timeouts) -> DetachedStep {
     let log = format!("{STATE_DIR}/reconfigure.log");
     let marker = RECONFIGURE_MARKER;
     // Written by the job after success: digest, steps printed, Scalr version.
@@ -37,8 +37,8 @@ pub fn step(os: OsId, digest: &str, timeout: std::time::Duration) -> DetachedSte
         name: "reconfigure".into(),
         command: format!("{SCALR_HOME}/bin/scalr-server-ctl reconfigure"),
         on_success: Some(on_success),
-        timeout,
-        reconnect_window: crate::engine::detached::RECONNECT_WINDOW,
+        timeout: timeouts.reconfigure,
+        reconnect_window: timeouts.reconnect_window,
     }
 }
 
@@ -48,7 +48,7 @@ pub fn run(
     digest: &str,
     expected_steps: Option<usize>,
 ) -> Result<(), PhaseError> {
-    let step = step(os, digest, ctx.timeouts.reconfigure);
+    let step = step(os, digest, ctx.timeouts);
     let mut progress = ReconfigureProgress::new(expected_steps);
     let mut tail = Tail::new(20);
     let result = run_detached(ctx.remote, &step, &mut |line| {
@@ -106,11 +106,10 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn the_marker_records_digest_steps_and_version_after_success_only() {
-        let s = step(OsId::Ubuntu1804, "abc", Duration::from_secs(1));
+        let s = step(OsId::Ubuntu1804, "abc", Timeouts::default());
         assert_eq!(
             s.command,
             "/opt/scalr-server/bin/scalr-server-ctl reconfigure"

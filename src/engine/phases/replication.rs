@@ -37,7 +37,8 @@ pub fn step(master_address: &str, slave_address: &str, port: u16) -> DetachedSte
 }
 
 pub fn run(ctx: &HostCtx, slave_address: &str) -> Result<(), PhaseError> {
-    let step = step(&ctx.host.private_address, slave_address, 3306);
+    let mut step = step(&ctx.host.private_address, slave_address, 3306);
+    step.reconnect_window = ctx.timeouts.reconnect_window;
     let mut tail = Tail::new(20);
     let finished = run_detached(ctx.remote, &step, &mut |line| {
         tail.push(line);
