@@ -194,7 +194,8 @@ pub struct Draft {
     pub known_hosts: String,
     pub jump_host: String,
     pub connect_timeout: String,
-    /// What an opened profile holds that the wizard does not ask (an external database).
+    /// What an opened profile holds that the wizard does not ask (an external database, SSH
+    /// time limits).
     base: Option<Profile>,
 }
 
@@ -710,7 +711,7 @@ impl Draft {
                     .collect(),
                 ip_ranges: list(&self.ip_ranges),
             },
-            database: base.map(|b| b.database).unwrap_or_default(),
+            database: base.as_ref().map(|b| b.database.clone()).unwrap_or_default(),
             ssh: SshSpec {
                 user: self.ssh_user.trim().to_string(),
                 port: self.ssh_port.trim().parse().unwrap_or(22),
@@ -721,6 +722,10 @@ impl Draft {
                 known_hosts: opt_path(&self.known_hosts),
                 jump_host: opt_text(&self.jump_host),
                 connect_timeout_secs: self.connect_timeout.trim().parse().unwrap_or(10),
+                // Time limits are tuned by hand in the profile; the wizard keeps what it opened.
+                keepalive_secs: base.as_ref().and_then(|b| b.ssh.keepalive_secs),
+                command_timeout_secs: base.as_ref().and_then(|b| b.ssh.command_timeout_secs),
+                reconnect_window_secs: base.as_ref().and_then(|b| b.ssh.reconnect_window_secs),
             },
             hosts,
         }
