@@ -711,7 +711,10 @@ impl Draft {
                     .collect(),
                 ip_ranges: list(&self.ip_ranges),
             },
-            database: base.as_ref().map(|b| b.database.clone()).unwrap_or_default(),
+            database: base
+                .as_ref()
+                .map(|b| b.database.clone())
+                .unwrap_or_default(),
             ssh: SshSpec {
                 user: self.ssh_user.trim().to_string(),
                 port: self.ssh_port.trim().parse().unwrap_or(22),
