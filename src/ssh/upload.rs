@@ -29,8 +29,14 @@ dst=$1; mode=$2; stamp=$3
 dir=$(dirname -- "$dst")
 mkdir -p -- "$dir"
 umask 077
+# Temp files of uploads whose shell was killed outright (SIGKILL) can't clean up after
+# themselves; no upload takes ten minutes, so older ones are leftovers.
+find "$dir" -maxdepth 1 -name '.scalr-upload.*' -mmin +10 -exec rm -f -- {} + 2>/dev/null || true
 tmp=$(mktemp "$dir/.scalr-upload.XXXXXX")
 trap 'rm -f -- "$tmp"' EXIT
+# A lost connection closes our stdout/stderr: the next write raises SIGPIPE (and a hangup may
+# come). Dying of a signal would skip the EXIT trap in dash, leaving the temp file behind.
+trap 'exit 1' HUP INT TERM PIPE
 cat > "$tmp"
 # A connection lost mid-transfer ends stdin early: never move a truncated file into place.
 size=$(wc -c < "$tmp" | tr -d ' ')
