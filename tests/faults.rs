@@ -442,12 +442,18 @@ fn interruptions_of_the_installer_and_of_the_connection_on_one_host() {
     );
 
     // Two installers at once: the second is refused with the lock message, the first finishes.
+    // A re-run's reconfigure is short; slowed down, it surely outlasts the second installer's
+    // way to its own reconfigure on a loaded machine.
     let before = config_files(&lab);
     change_setting(&lab);
+    lab.fleet_faults()
+        .fault(&vm, Fault::ReconfigureSlow(10.0))
+        .unwrap();
     let mut first = Running::start(&lab, &[]);
     first.wait_for("the reconfigure", phase_started(&vm, "reconfigure"));
     let second = lab.apply(&[]);
     let first = first.finish();
+    lab.fleet_faults().fault(&vm, Fault::Clear).unwrap();
     assert_eq!(first.code, 0, "{}", first.all());
     assert_eq!(second.code, 1, "{}", second.all());
     let refused = host_outcome(&second, &vm).to_string();
