@@ -261,7 +261,9 @@ mod tests {
             "{}",
             remote.message
         );
-        assert!(remote.message.ends_with("check the host is up, then run apply again."));
+        assert!(remote
+            .message
+            .ends_with("check the host is up, then run apply again."));
         assert!(!remote.message.contains("algorithms"), "{}", remote.message);
     }
 
