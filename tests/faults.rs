@@ -280,7 +280,8 @@ fn record(o: &Outcome) {
     writeln!(f, "{line}").unwrap();
 }
 
-/// The line of the run's output that mentions `needle`, for the table.
+/// The human message in the run's output that mentions `needle`, for the table: the JSON string
+/// holding it (an event's text, detail or error), or the plain line.
 fn line_with(run: &Run, needle: &str) -> String {
     let all = run.all();
     let line = all
@@ -288,17 +289,35 @@ fn line_with(run: &Run, needle: &str) -> String {
         .find(|l| l.contains(needle))
         .unwrap_or_else(|| panic!("expected {needle:?} in:\n{all}"));
     match serde_json::from_str::<Value>(line) {
-        Ok(v) => v["text"]
-            .as_str()
-            .or(v["detail"].as_str())
-            .map(str::to_string)
-            .unwrap_or_else(|| {
-                let s = v.to_string();
-                let at = s.find(needle).unwrap();
-                s[at.saturating_sub(80)..(at + needle.len() + 120).min(s.len())].to_string()
-            }),
+        Ok(v) => string_with(&v, needle)
+            .unwrap_or_else(|| panic!("{needle:?} is not inside one string of {line}")),
         Err(_) => line.trim().to_string(),
     }
+}
+
+/// The first string anywhere in `v` that contains `needle`.
+fn string_with(v: &Value, needle: &str) -> Option<String> {
+    match v {
+        Value::String(s) => s.contains(needle).then(|| s.clone()),
+        Value::Array(items) => items.iter().find_map(|i| string_with(i, needle)),
+        Value::Object(fields) => fields.values().find_map(|f| string_with(f, needle)),
+        _ => None,
+    }
+}
+
+/// The failed preflight check `name` of `host`, as the operator reads it: host, check, detail, fix.
+fn failed_check(run: &Run, host: &str, name: &str) -> String {
+    let event = run
+        .events()
+        .into_iter()
+        .find(|e| e["host"] == host && e["event"] == "check" && e["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} check of {host} in:\n{}", run.all()));
+    assert_eq!(event["status"], "fail", "{event}");
+    format!(
+        "{host}: FAIL {name}: {}; {}",
+        event["detail"].as_str().unwrap_or_default(),
+        event["fix"].as_str().unwrap_or_default()
+    )
 }
 
 /// The summary's entry for `host`.
@@ -502,6 +521,17 @@ fn operator_login_refusals_hostile_paths_and_no_secret_in_process_lists() {
     let path = lab.fleet.profile_path();
     let mut doc: toml_edit::DocumentMut = std::fs::read_to_string(&path).unwrap().parse().unwrap();
     doc["scalr"]["license_file"] = toml_edit::value(licence.to_str().unwrap());
+    // The TLS certificate and key, from files named with the same shell syntax.
+    // (A file name cannot hold `/`: the `touch /tmp/…` commands are in the directory's name.)
+    let cert = hostile_dir.join("cert \"$(id)\"; `id`.pem");
+    let key = hostile_dir.join("key ';$(id);'.pem");
+    let cert_text = "-----BEGIN CERTIFICATE-----\nMIIBhostile\n-----END CERTIFICATE-----\n";
+    let key_text = "-----BEGIN PRIVATE KEY-----\nMIIEhostile\n-----END PRIVATE KEY-----\n";
+    std::fs::write(&cert, cert_text).unwrap();
+    std::fs::write(&key, key_text).unwrap();
+    doc["endpoint"]["scheme"] = toml_edit::value("https");
+    doc["endpoint"]["tls_cert"] = toml_edit::value(cert.to_str().unwrap());
+    doc["endpoint"]["tls_key"] = toml_edit::value(key.to_str().unwrap());
     std::fs::write(&path, doc.to_string()).unwrap();
 
     // A wrong sudo password: refused before anything changes, the password never echoed.
@@ -529,6 +559,16 @@ fn operator_login_refusals_hostile_paths_and_no_secret_in_process_lists() {
         lab.etc_file(&vm, "license.json").as_deref(),
         Some(licence_text.as_bytes()),
         "the licence landed with its content"
+    );
+    assert_eq!(
+        lab.etc_file(&vm, "ssl/scalr.crt").as_deref(),
+        Some(cert_text.as_bytes()),
+        "the TLS certificate landed at /etc/scalr-server/ssl/scalr.crt with its content"
+    );
+    assert_eq!(
+        lab.etc_file(&vm, "ssl/scalr.key").as_deref(),
+        Some(key_text.as_bytes()),
+        "the TLS key landed at /etc/scalr-server/ssl/scalr.key with its content"
     );
     let local = std::path::Path::new("/tmp").join(&canary);
     assert!(!local.exists(), "a hostile path ran a command locally");
@@ -583,20 +623,105 @@ fn operator_login_refusals_hostile_paths_and_no_secret_in_process_lists() {
         operator_sees: line_with(&changed, "HOST KEY CHANGED"),
     });
     record(&Outcome {
-        fault: "hostile licence path; secrets in process lists",
-        done: "licence path with spaces, quotes, `$()`, backticks and `;`; `ps` sampled every 50 ms during the install via sudo -S",
-        outcome: "the licence lands byte for byte; no canary file locally or on the VM; no secret or sudo password in any command line".into(),
+        fault: "hostile licence and TLS file paths; secrets in process lists",
+        done: "licence, TLS certificate and key paths with spaces, quotes, `$()`, backticks and `;` (https profile); `ps` sampled every 50 ms during the install via sudo -S",
+        outcome: "the licence, certificate and key land byte for byte at their rendered paths; no canary file locally or on the VM; no secret or sudo password in any command line".into(),
         operator_sees: "a normal install".into(),
     });
 }
 
 #[test]
 fn a_frozen_host_and_a_failing_reconfigure_fail_alone_within_seconds() {
-    let Some(lab) = fault_lab(LabLayout::Ha, |o| o.reconfigure_secs = 2.0) else {
+    let Some(lab) = fault_lab(LabLayout::Ha, |o| {
+        o.reconfigure_secs = 2.0;
+        // Just above the 2 GB free floor: a few hundred MB of other data crosses it.
+        o.disk_gb = vec![("worker".into(), 2.3)];
+    }) else {
         return;
     };
     let first = lab.apply(&[]);
     assert_eq!(first.code, 0, "{}", first.all());
+
+    // /opt/scalr-server filled up by something else: preflight blocks before any change.
+    let before = config_files(&lab);
+    change_setting(&lab);
+    let (code, _) = lab.ssh(
+        "worker",
+        "fallocate -l 400M /opt/scalr-server/var/other-data && df -k /opt/scalr-server",
+    );
+    assert_eq!(code, 0, "could not fill worker's /opt/scalr-server");
+    let run = lab.apply(&[]);
+    blocked(&run, "disk free");
+    let after = config_files(&lab);
+    assert_eq!(before, after, "a blocked run changed files");
+    let sees = failed_check(&run, "worker", "disk free");
+    assert!(
+        sees.contains("free") && sees.contains("/opt/scalr-server"),
+        "{sees}"
+    );
+    lab.ssh("worker", "rm -f /opt/scalr-server/var/other-data");
+    converges_after(
+        &lab,
+        &before,
+        &after,
+        Outcome {
+            fault: "/opt/scalr-server full",
+            done: "a 400 MB file written to the worker VM's 2.3 GB /opt/scalr-server, leaving less than the 2 GB floor",
+            outcome: "exit 3: preflight blocked the run before any host changed; after deleting the file the re-run converges".into(),
+            operator_sees: sees,
+        },
+    );
+
+    // A host below Scalr's RAM floor (the VM resized down): blocked before any change.
+    let before = config_files(&lab);
+    change_setting(&lab);
+    let meminfo = lab
+        .fleet
+        .vm_etc("app-2")
+        .unwrap()
+        .with_file_name("hw")
+        .join("meminfo");
+    let original = std::fs::read_to_string(&meminfo).unwrap();
+    let small: String = original
+        .lines()
+        .map(|l| {
+            if l.starts_with("MemTotal:") {
+                "MemTotal:        3072000 kB\n".to_string()
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    // Written in place: the VM's /proc/meminfo is a bind mount of this file.
+    std::fs::write(&meminfo, small).unwrap();
+    let run = lab.apply(&[]);
+    std::fs::write(&meminfo, original).unwrap();
+    blocked(&run, "below Scalr's floor");
+    let after = config_files(&lab);
+    assert_eq!(before, after, "a blocked run changed files");
+    for phase in ["package", "config", "reconfigure"] {
+        assert!(
+            run.started(phase).is_empty(),
+            "{phase} started: {}",
+            run.all()
+        );
+    }
+    let sees = failed_check(&run, "app-2", "ram");
+    assert!(
+        sees.contains("MemTotal") && sees.contains("3072000 kB") && sees.contains("3600000 kB"),
+        "{sees}"
+    );
+    converges_after(
+        &lab,
+        &before,
+        &after,
+        Outcome {
+            fault: "a host below Scalr's RAM floor",
+            done: "app-2's MemTotal set to 3,072,000 kB (the VM resized down) before a reconfiguring run",
+            outcome: "exit 3: preflight blocked the run before any host changed; after restoring the memory the re-run converges".into(),
+            operator_sees: sees,
+        },
+    );
 
     // Frozen (SIGSTOP) during reconfigure.
     let before = config_files(&lab);

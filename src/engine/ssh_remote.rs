@@ -184,7 +184,9 @@ fn connect_error(e: &SshError) -> RemoteError {
 fn session_error(e: &SshError) -> RemoteError {
     let kind = match e.kind {
         SshErrorKind::Timeout { .. } | SshErrorKind::SessionLost => ErrorKind::Timeout,
-        SshErrorKind::Unreachable { .. } | SshErrorKind::Protocol { .. } => ErrorKind::Transient,
+        SshErrorKind::Unreachable { .. }
+        | SshErrorKind::Protocol { .. }
+        | SshErrorKind::ConnectionLost { .. } => ErrorKind::Transient,
         _ => ErrorKind::Fatal,
     };
     RemoteError {
@@ -242,6 +244,27 @@ mod tests {
         });
         assert_eq!(session_error(&e).kind, ErrorKind::Transient);
         assert_eq!(connect_error(&e).kind, ErrorKind::Fatal);
+    }
+
+    #[test]
+    fn a_connection_lost_after_login_is_retried_and_said_plainly() {
+        let e = err(SshErrorKind::ConnectionLost {
+            during: "opening a channel for upload of /etc/scalr-server/scalr-server.rb".into(),
+            reason: "Unexpected error".into(),
+        });
+        let remote = session_error(&e);
+        assert_eq!(remote.kind, ErrorKind::Transient);
+        assert!(
+            remote
+                .message
+                .contains("the SSH connection to db-master was lost while opening a channel"),
+            "{}",
+            remote.message
+        );
+        assert!(remote
+            .message
+            .ends_with("check the host is up, then run apply again."));
+        assert!(!remote.message.contains("algorithms"), "{}", remote.message);
     }
 
     #[test]

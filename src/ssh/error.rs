@@ -56,6 +56,9 @@ pub enum SshErrorKind {
     Config { reason: String },
     /// The session was abandoned after a timeout and must be reconnected.
     SessionLost,
+    /// An established, logged-in connection died (sshd killed, host rebooted, network reset):
+    /// not a protocol problem, and a reconnect may heal it.
+    ConnectionLost { during: String, reason: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +88,9 @@ impl SshError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self.kind,
-            SshErrorKind::Unreachable { .. } | SshErrorKind::Timeout { .. }
+            SshErrorKind::Unreachable { .. }
+                | SshErrorKind::Timeout { .. }
+                | SshErrorKind::ConnectionLost { .. }
         )
     }
 }
@@ -218,6 +223,11 @@ impl fmt::Display for SshError {
             SshErrorKind::SessionLost => write!(
                 f,
                 "{host}: the SSH session was abandoned after a timeout. Reconnect to continue."
+            ),
+            SshErrorKind::ConnectionLost { during, reason } => write!(
+                f,
+                "{host}: the SSH connection to {host} was lost while {during} ({reason}); check \
+                 the host is up, then run apply again."
             ),
         }
     }

@@ -309,8 +309,10 @@ impl HostSession {
         })
     }
 
+    /// A read or write on an open channel failed for another reason than "would block": the
+    /// connection under it is gone.
     fn lost_channel(&self, label: &str, e: &std::io::Error) -> SshError {
-        self.error(SshErrorKind::Protocol {
+        self.error(SshErrorKind::ConnectionLost {
             during: format!("reading the output of {label}"),
             reason: e.to_string(),
         })

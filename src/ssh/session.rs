@@ -308,15 +308,56 @@ impl HostSession {
                         liveness.heard();
                     }
                 }
-                Err(e) => {
-                    return Err(self.error(SshErrorKind::Protocol {
-                        during: during.into(),
-                        reason: e.message().to_string(),
-                    }))
-                }
+                Err(e) => return Err(self.failed(during, &e)),
             }
         }
     }
+
+    /// Sorts a failure on this logged-in session: the socket failing or closed means the
+    /// connection was lost (libssh2 then says little more than "Unexpected error"); anything
+    /// else is the SSH protocol refusing something.
+    pub(crate) fn failed(&self, during: &str, e: &ssh2::Error) -> SshError {
+        let reason = e.message().to_string();
+        if is_socket_failure(e.code()) || self.socket_closed() {
+            self.error(SshErrorKind::ConnectionLost {
+                during: during.into(),
+                reason,
+            })
+        } else {
+            self.error(SshErrorKind::Protocol {
+                during: during.into(),
+                reason,
+            })
+        }
+    }
+
+    /// Whether the peer closed the transport or it failed (reset): peeking reads end-of-file
+    /// or an error other than "nothing to read yet".
+    pub(crate) fn socket_closed(&self) -> bool {
+        let mut byte = 0u8;
+        // SAFETY: a valid, owned descriptor and a one-byte buffer; MSG_PEEK consumes nothing.
+        let n = unsafe {
+            libc::recv(
+                self.socket.as_raw_fd(),
+                (&mut byte as *mut u8).cast(),
+                1,
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        match n {
+            0 => true,
+            n if n > 0 => false,
+            _ => !matches!(
+                std::io::Error::last_os_error().raw_os_error(),
+                Some(libc::EAGAIN | libc::EINTR)
+            ),
+        }
+    }
+}
+
+/// libssh2's socket errors: send, disconnect, receive, socket timeout.
+fn is_socket_failure(code: ErrorCode) -> bool {
+    matches!(code, ErrorCode::Session(-7 | -13 | -43 | -30))
 }
 
 /// How many keepalive periods without a byte from the host mean it is gone (OpenSSH's

@@ -30,9 +30,19 @@ pub fn run(ctx: &HostCtx, files: &[DesiredFile], actions: &[FileAction]) -> Resu
                 PhaseError::new(format!("writing {} on {}: {e}", file.path, ctx.host.name))
             })?;
         if let Some(group) = &file.group {
+            // Scalr's first reconfigure creates its groups, but the file must be readable by
+            // the group before that: create it as a system group now; reconfigure reuses it.
+            let group = quote(group);
             ctx.run_checked(
-                &format!("giving {} to group {group}", file.path),
-                format!("chgrp {} {}", quote(group), quote(&file.path)),
+                &format!(
+                    "giving {} to group {}",
+                    file.path,
+                    file.group.as_deref().unwrap_or_default()
+                ),
+                format!(
+                    "getent group {group} >/dev/null || groupadd -r {group}; chgrp {group} {}",
+                    quote(&file.path)
+                ),
             )?;
         }
         ctx.emit.emit(EventKind::Line {

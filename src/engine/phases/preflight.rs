@@ -83,7 +83,7 @@ pub fn check_ram(host: &DesiredHost, facts: &HostFacts) -> CheckResult {
         Some(kb) if kb < req.ram_floor_kb => CheckResult::fail(
             "ram",
             format!(
-                "{} ({kb} kB) is below Scalr's floor of {} kB: scalr-server-ctl refuses to run",
+                "MemTotal {} ({kb} kB) is below Scalr's floor of {} kB: scalr-server-ctl refuses to run",
                 gb(kb),
                 req.ram_floor_kb
             ),
