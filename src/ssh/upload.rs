@@ -29,10 +29,18 @@ dst=$1; mode=$2; stamp=$3
 dir=$(dirname -- "$dst")
 mkdir -p -- "$dir"
 umask 077
-# Temp files of uploads whose shell was killed outright (SIGKILL) can't clean up after
-# themselves; no upload takes ten minutes, so older ones are leftovers.
-find "$dir" -maxdepth 1 -name '.scalr-upload.*' -mmin +10 -exec rm -f -- {} + 2>/dev/null || true
-tmp=$(mktemp "$dir/.scalr-upload.XXXXXX")
+# Temp files carry the pid of the shell that writes them. A shell killed outright (SIGKILL, or
+# its session torn down) cannot clean up: its leftovers are swept here, and only those — a
+# concurrent upload's shell is still alive.
+for f in "$dir"/.scalr-upload.*; do
+  [ -e "$f" ] || continue
+  owner=${f##*/.scalr-upload.}; owner=${owner%%.*}
+  case $owner in
+    ''|*[!0-9]*) rm -f -- "$f" ;;
+    *) kill -0 "$owner" 2>/dev/null || rm -f -- "$f" ;;
+  esac
+done
+tmp=$(mktemp "$dir/.scalr-upload.$$.XXXXXX")
 trap 'rm -f -- "$tmp"' EXIT
 # A lost connection closes our stdout/stderr: the next write raises SIGPIPE (and a hangup may
 # come). Dying of a signal would skip the EXIT trap in dash, leaving the temp file behind.
