@@ -412,20 +412,18 @@ mod tests {
 
     #[test]
     fn a_long_line_without_newlines_is_scanned_once() {
+        // Linear, not quadratic: after each push the scan mark sits at the end of what arrived,
+        // so the next push looks only at its own bytes.
         let mut buf = LineBuffer::new(Stream::Stdout);
         let chunk = vec![b'x'; 32 * 1024];
-        let start = std::time::Instant::now();
-        for _ in 0..2000 {
-            buf.push(&chunk, &mut |_| {});
+        for i in 1..=200 {
+            buf.push(&chunk, &mut |_| panic!("no newline yet"));
+            assert_eq!(buf.scanned, i * chunk.len());
+            assert_eq!(buf.line_start, 0);
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "{:?}",
-            start.elapsed()
-        );
         let mut count = 0;
         buf.push(b"\n", &mut |l| count += l.text.len());
-        assert_eq!(count, 2000 * 32 * 1024);
+        assert_eq!(count, 200 * 32 * 1024);
     }
 
     #[test]
