@@ -42,6 +42,14 @@ pub enum Command {
     },
     /// Print a shell completion script (e.g. `scalr-installer completions bash > /etc/bash_completion.d/scalr-installer`)
     Completions { shell: clap_complete::Shell },
+    /// Connect to every host and check it is ready; changes nothing (exit 3 when something blocks)
+    Check(crate::engine::commands::CheckArgs),
+    /// Show what `apply` would change on each host, as diffs with secrets masked; changes nothing
+    Plan(crate::engine::commands::PlanArgs),
+    /// Install, configure and reconfigure every host in wave order (asks first unless --yes)
+    Apply(crate::engine::commands::ApplyArgs),
+    /// Show the installed version, services and configuration drift of every host
+    Status(crate::engine::commands::StatusArgs),
     /// A local fleet of sandbox VMs with real sshd, for tests and rehearsals
     #[command(subcommand)]
     Lab(crate::lab::cli::LabCommand),

@@ -2,6 +2,8 @@
 //! here beyond plain lines on stdout.
 
 use crate::cli::{Cli, Command};
+use crate::engine::commands::Operation;
+use crate::engine::events::ExitStatus;
 use crate::profile::{self, LoadedProfile, ProfileError};
 use crate::render::{self, RenderError};
 use crate::state::{StateDir, StateError};
@@ -27,11 +29,16 @@ pub enum CommandError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Lab(#[from] crate::lab::LabError),
+    /// An engine command ran to its end with this exit code; `message` (possibly empty) is
+    /// what remains to say after the engine's own summary.
+    #[error("{message}")]
+    Finished { code: i32, message: String },
 }
 
 impl CommandError {
     pub fn exit_code(&self) -> i32 {
         match self {
+            CommandError::Finished { code, .. } => *code,
             CommandError::Profile(_) | CommandError::BadInput(_) => EXIT_BAD_INPUT,
             CommandError::Render(RenderError::Read { .. }) => EXIT_BAD_INPUT,
             CommandError::Lab(
@@ -92,11 +99,31 @@ pub fn run(cli: Cli) -> Result<(), CommandError> {
             Ok(())
         }
         Some(Command::Lab(cmd)) => Ok(crate::lab::cli::run(cmd)?),
+        Some(Command::Check(args)) => engine(Operation::Check, &args.common, false, state_dir),
+        Some(Command::Plan(args)) => engine(Operation::Plan, &args.common, false, state_dir),
+        Some(Command::Apply(args)) => engine(Operation::Apply, &args.common, args.yes, state_dir),
+        Some(Command::Status(args)) => engine(Operation::Status, &args.common, false, state_dir),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "scalr-installer", &mut std::io::stdout());
             Ok(())
         }
     }
+}
+
+fn engine(
+    op: Operation,
+    common: &crate::engine::commands::CommonArgs,
+    yes: bool,
+    state_dir: Option<std::path::PathBuf>,
+) -> Result<(), CommandError> {
+    let exit = crate::deploy::run(op, common, yes, state_dir.as_deref())?;
+    if exit == ExitStatus::Success {
+        return Ok(());
+    }
+    Err(CommandError::Finished {
+        code: exit.code(),
+        message: crate::deploy::closing_message(op, exit).unwrap_or_default(),
+    })
 }
 
 fn layout_name(loaded: &LoadedProfile) -> &'static str {
@@ -122,7 +149,7 @@ fn resolve(loaded: &LoadedProfile) -> Result<Deployment, CommandError> {
 
 /// With an external database, its password comes from the environment the first time and is
 /// kept with the secrets afterwards.
-fn external_db_password(
+pub(crate) fn external_db_password(
     loaded: &LoadedProfile,
     state: &crate::state::DeploymentState,
 ) -> Result<Option<String>, CommandError> {

@@ -15,3 +15,4 @@ pub mod run;
 mod run_tests;
 pub mod rundir;
 pub mod scheduler;
+pub mod ssh_remote;

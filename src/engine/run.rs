@@ -9,7 +9,7 @@ use crate::engine::desired::{Desired, Rendered, Renderer, SECRETS_PATH};
 use crate::engine::events::{
     CheckStatus, Emitter, EventKind, ExitStatus, HostOutcome, Phase, Summary,
 };
-use crate::engine::phases::facts::{self, HostFacts};
+use crate::engine::phases::facts::{self, HostFacts, SCALR_HOME};
 use crate::engine::phases::preflight::{self, CheckResult};
 use crate::engine::phases::{
     config, connect, package, reconfigure, replication, repository, run_phase, verify, HostCtx,
@@ -108,6 +108,18 @@ impl Engine<'_> {
         outcomes: &BTreeMap<String, HostOutcome>,
         reconfigure_order: Vec<String>,
     ) -> Summary {
+        self.finish_with(command, outcomes, reconfigure_order, false)
+    }
+
+    /// `blocked`: the run stopped before changing anything; the summary (the event and the
+    /// returned value alike) says exit 3, whatever the hosts' outcomes.
+    fn finish_with(
+        &self,
+        command: &str,
+        outcomes: &BTreeMap<String, HostOutcome>,
+        reconfigure_order: Vec<String>,
+        blocked: bool,
+    ) -> Summary {
         let hosts: Vec<(String, HostOutcome)> = self
             .hosts()
             .into_iter()
@@ -126,7 +138,10 @@ impl Engine<'_> {
                 .for_host(h)
                 .emit(EventKind::HostFinished { outcome: o.clone() });
         }
-        let exit = exit_status(outcomes, false);
+        let mut exit = exit_status(outcomes, false);
+        if blocked && exit != ExitStatus::Interrupted {
+            exit = ExitStatus::PreflightBlocked;
+        }
         let mut summary = Summary::new(command, exit, hosts);
         summary.reconfigure_order = reconfigure_order;
         self.emit.emit(EventKind::RunFinished {
@@ -136,12 +151,7 @@ impl Engine<'_> {
     }
 
     fn finish_blocked(&self, command: &str, outcomes: &BTreeMap<String, HostOutcome>) -> Summary {
-        let mut summary = self.finish(command, outcomes, Vec::new());
-        if summary.exit != ExitStatus::Interrupted {
-            summary.exit = ExitStatus::PreflightBlocked;
-            summary.exit_code = ExitStatus::PreflightBlocked.code();
-        }
-        summary
+        self.finish_with(command, outcomes, Vec::new(), true)
     }
 
     /// Connect and facts on every host. Returns the sessions and the hosts that failed.
@@ -508,13 +518,12 @@ impl Engine<'_> {
                 );
             }
         };
-        let plan_of = |h: &str| plans.iter().find(|p| p.host == h).expect("planned host");
         let order = plan::reconfigure_order(&self.desired.waves, &plans);
 
         // Repository, package and files: every host at once (nothing depends on order yet).
-        let prepared = run_parallel(&self.hosts(), self.concurrency(), self.cancel, |host| {
+        let mut prepared = run_parallel(&self.hosts(), self.concurrency(), self.cancel, |host| {
             self.with_host(&sessions, host, |ctx, s| {
-                let p = plan_of(host);
+                let p = plans.iter().find(|p| p.host == host).expect("planned host");
                 let os = s.facts.os.id.expect("preflight passed: supported OS");
                 run_phase(
                     &ctx.emit,
@@ -533,6 +542,9 @@ impl Engine<'_> {
                 })
             })
         });
+
+        let plans = self.complete_secrets(&sessions, &rendered, plans, &mut prepared);
+        let plan_of = |h: &str| plans.iter().find(|p| p.host == h).expect("planned host");
 
         // Reconfigure wave by wave; replication once master and slave are done.
         let master = self.desired.db_master().map(|h| h.name.clone());
@@ -627,6 +639,122 @@ impl Engine<'_> {
             final_outcomes.insert(m, o);
         }
         self.finish("apply", &final_outcomes, order)
+    }
+
+    /// The package fills in the secrets the installer does not generate itself (its TLS keys and
+    /// certificates) at its first chef run — differently on every host. So when this run wrote
+    /// the secrets file, one host completes it now (`scalr-server-ctl show-attributes`), before
+    /// any reconfigure, and every host receives the completed file; the state directory keeps
+    /// it too. Returns the plans with their configuration digests updated to match.
+    fn complete_secrets(
+        &self,
+        sessions: &Sessions,
+        rendered: &Rendered,
+        mut plans: Vec<HostPlan>,
+        prepared: &mut BTreeMap<String, HostOutcome>,
+    ) -> Vec<HostPlan> {
+        let wrote = plans.iter().any(|p| {
+            p.files
+                .iter()
+                .any(|f| f.path == SECRETS_PATH && (f.created || f.contents_changed))
+        });
+        let ready: Vec<String> = self
+            .hosts()
+            .into_iter()
+            .filter(|h| matches!(prepared.get(h), Some(HostOutcome::Succeeded)))
+            .collect();
+        let Some(first) = ready.first().filter(|_| wrote) else {
+            return plans;
+        };
+        let secrets_of = |r: &Rendered, host: &str| {
+            r.files_for(host)
+                .iter()
+                .find(|f| f.path == SECRETS_PATH)
+                .cloned()
+        };
+        let Some(ours) = secrets_of(rendered, first) else {
+            return plans;
+        };
+        let completed = {
+            let guard = sessions.lock().unwrap();
+            let Some(s) = guard.get(first) else {
+                return plans;
+            };
+            let cmd = RemoteCommand::root(
+                format!("{SCALR_HOME}/bin/scalr-server-ctl show-attributes >/dev/null"),
+                self.timeouts
+                    .command
+                    .max(std::time::Duration::from_secs(600)),
+            );
+            match s.remote.run(&cmd, &mut |_| {}) {
+                Ok(out) if out.success() => match s.remote.read_file(SECRETS_PATH) {
+                    Ok(Some(bytes)) => bytes,
+                    Ok(None) => return plans,
+                    Err(e) => {
+                        self.emit.emit(EventKind::Notice {
+                            text: format!("could not read back the secrets file on {first}: {e}"),
+                        });
+                        return plans;
+                    }
+                },
+                Ok(out) => {
+                    self.emit.emit(EventKind::Notice {
+                        text: format!(
+                            "scalr-server-ctl show-attributes failed on {first} (exit {}): {}; each host's reconfigure completes its own secrets file",
+                            out.exit_code,
+                            out.stderr.trim()
+                        ),
+                    });
+                    return plans;
+                }
+                Err(e) => {
+                    self.emit.emit(EventKind::Notice {
+                        text: format!("could not complete the secrets file on {first}: {e}"),
+                    });
+                    return plans;
+                }
+            }
+        };
+        if completed == ours.contents {
+            return plans;
+        }
+        register_json_secrets(&self.emit, &completed);
+        let rendered = match self.renderer.render(Some(&completed)) {
+            Ok(r) => r,
+            Err(e) => {
+                self.emit.emit(EventKind::Notice {
+                    text: format!("the secrets file completed on {first} cannot be used: {e}"),
+                });
+                return plans;
+            }
+        };
+        self.emit.emit(EventKind::Notice {
+            text: format!(
+                "{first} completed the secrets file (the package adds its TLS keys); every host receives that file"
+            ),
+        });
+        for host in &ready {
+            let Some(file) = secrets_of(&rendered, host) else {
+                continue;
+            };
+            let guard = sessions.lock().unwrap();
+            let Some(s) = guard.get(host) else { continue };
+            if let Err(e) = s.remote.upload(&file.path, &file.contents, file.mode) {
+                prepared.insert(
+                    host.clone(),
+                    HostOutcome::Failed {
+                        phase: Phase::Config,
+                        error: format!("writing the completed secrets file on {host}: {e}"),
+                        remote_log: None,
+                        last_lines: Vec::new(),
+                    },
+                );
+            }
+        }
+        for p in &mut plans {
+            p.config_digest = plan::config_digest(rendered.files_for(&p.host));
+        }
+        plans
     }
 
     pub fn status(&self) -> Summary {
