@@ -24,24 +24,21 @@ pub fn connect_reporting_retries(
     backoff: &[Duration],
     on_retry: &mut dyn FnMut(&RemoteError, Duration),
 ) -> Result<Box<dyn Remote>, RemoteError> {
-    let mut last = None;
     let mut pauses = backoff.iter();
     loop {
         match connector.connect(host) {
             Ok(remote) => return Ok(remote),
             Err(e) if !e.is_retryable() => return Err(e),
             Err(e) => {
+                // Out of retries: the last transient error is the one reported.
                 let Some(pause) = pauses.next() else {
-                    last = Some(e);
-                    break;
+                    return Err(e);
                 };
                 on_retry(&e, *pause);
                 std::thread::sleep(*pause);
-                last = Some(e);
             }
         }
     }
-    Err(last.unwrap_or_else(|| RemoteError::fatal(format!("could not connect to {host}"))))
 }
 
 #[cfg(test)]
