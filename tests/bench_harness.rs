@@ -8,7 +8,10 @@ use std::process::Command;
 #[test]
 fn bench_harness_builds_the_ansible_inventory_from_a_real_render() {
     let python = Command::new("python3")
-        .args(["-c", "import sys, tomllib; print(sys.version_info >= (3, 11))"])
+        .args([
+            "-c",
+            "import sys, tomllib; print(sys.version_info >= (3, 11))",
+        ])
         .output();
     match python {
         Ok(out) if String::from_utf8_lossy(&out.stdout).trim() == "True" => {}
@@ -19,7 +22,11 @@ fn bench_harness_builds_the_ansible_inventory_from_a_real_render() {
     }
     let out = Command::new("python3")
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/bench/run"))
-        .args(["--self-check", "--binary", env!("CARGO_BIN_EXE_scalr-installer")])
+        .args([
+            "--self-check",
+            "--binary",
+            env!("CARGO_BIN_EXE_scalr-installer"),
+        ])
         .output()
         .expect("python3 runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
