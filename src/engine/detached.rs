@@ -94,9 +94,11 @@ if ! mv -T "$tmp" "$lock" 2>/dev/null; then
 fi
 log="$dir/$step.log"; rc="$dir/$step.rc"
 rm -f "$rc" "$rc.tmp"; : > "$log"
-job='echo $$ > "$1/lock/pid"; cd /; (eval "$3") >>"$1/$2.log" 2>&1 </dev/null; code=$?
+job='echo $$ > "$1/lock/pid"; cd /
+( (eval "$3") >>"$1/$2.log" 2>&1 </dev/null; code=$?
 if [ $code -eq 0 ] && [ -n "$4" ]; then (eval "$4") >>"$1/$2.log" 2>&1 </dev/null || code=$?; fi
-echo $code > "$1/$2.rc.tmp"; mv -f "$1/$2.rc.tmp" "$1/$2.rc"; rm -rf "$1/lock"'
+echo $code > "$1/$2.rc.tmp"; mv -f "$1/$2.rc.tmp" "$1/$2.rc" ) </dev/null &
+echo $! > "$1/lock/work"; wait; rm -rf "$1/lock"'
 nohup setsid sh -c "$job" scalr-installer-job "$dir" "$step" "$cmd" "$after" >/dev/null 2>&1 </dev/null &
 i=0
 while [ "$(cat "$lock/pid" 2>/dev/null)" = "$$" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
@@ -111,14 +113,18 @@ echo "{MARK} started pid=$(cat "$lock/pid" 2>/dev/null || echo done)"
 
 /// Streams the step's log from byte `offset` until the job ends, then prints
 /// `SCALR-DETACHED rc=N` (or `lost` / `nolog`).
+///
+/// `tail --pid` follows the job's *work* subshell, not the job itself: the job is an orphan,
+/// and an orphan that exits stays a zombie (alive to `kill -0`) until init reaps it, which some
+/// inits do only every second or two. The work subshell is reaped at once by the job's `wait`.
 pub fn attach_script(step: &DetachedStep, offset: u64) -> String {
     format!(
         r#"dir={dir}; step={name}; from={from}
 log="$dir/$step.log"; rc="$dir/$step.rc"
 [ -f "$log" ] || {{ echo "{MARK} nolog"; exit 0; }}
-pid=$(cat "$dir/lock/pid" 2>/dev/null || true)
+pid=$(cat "$dir/lock/work" 2>/dev/null || cat "$dir/lock/pid" 2>/dev/null || true)
 if [ ! -f "$rc" ] && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-  tail -s 0.3 -c "+$from" -f --pid="$pid" "$log"
+  tail -s 0.1 -c "+$from" -f --pid="$pid" "$log"
 else
   tail -c "+$from" "$log"
 fi
@@ -525,9 +531,10 @@ mod tests {
     #[test]
     fn a_step_killed_on_the_host_is_reported_as_lost() {
         let tmp = tempfile::tempdir().unwrap();
-        // `$$` in the job's subshell is the job shell itself: this kills the wrapper, so no exit
-        // code is ever recorded — as when the host reboots mid-step.
-        let s = step(tmp.path(), "echo before; kill -9 $$");
+        // `$$` in the job's subshells is the job shell, which leads its own process group
+        // (setsid): this kills the job and everything under it, so no exit code is ever
+        // recorded — as when the host reboots mid-step.
+        let s = step(tmp.path(), "echo before; kill -9 -$$");
         let mut lines = Vec::new();
         let err =
             run_detached(&LocalShell::new(), &s, &mut |l| lines.push(l.to_string())).unwrap_err();

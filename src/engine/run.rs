@@ -162,8 +162,21 @@ impl Engine<'_> {
             let mut remote: Option<Box<dyn Remote>> = None;
             let connected = run_phase(&emit, Phase::Connect, Need::Run, || {
                 remote = Some(
-                    connect::connect_with_retry(self.connector, host, &connect::BACKOFF)
-                        .map_err(|e| PhaseError::new(e.message))?,
+                    connect::connect_reporting_retries(
+                        self.connector,
+                        host,
+                        &connect::BACKOFF,
+                        &mut |e, pause| {
+                            emit.emit(EventKind::Notice {
+                                text: format!(
+                                    "retrying in {} s: {}",
+                                    pause.as_secs_f64(),
+                                    e.message
+                                ),
+                            })
+                        },
+                    )
+                    .map_err(|e| PhaseError::new(e.message))?,
                 );
                 Ok(())
             });

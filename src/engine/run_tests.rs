@@ -99,11 +99,12 @@ impl Remote for FakeHost {
                 if s.replication_marker { "yes" } else { "" },
                 std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()));
             say(t, &mut out);
-        } else if script.starts_with("probe()") {
-            let lines: String = script
-                .lines()
-                .filter_map(|l| l.strip_prefix("probe "))
-                .map(|rest| format!("open {rest}\n"))
+        } else if script.starts_with("bash -c") && script.contains(" probe ") {
+            // `bash -c BODY probe ADDRESS PORT ADDRESS PORT …`: every peer answers.
+            let words = shlex::split(script).expect("the probe script is well quoted");
+            let lines: String = words[4..]
+                .chunks(2)
+                .map(|pair| format!("open {} {}\n", pair[0], pair[1]))
                 .collect();
             say(lines, &mut out);
         } else if script.contains("nohup setsid") {

@@ -34,7 +34,8 @@ pub struct DirArg {
 pub struct UpArgs {
     #[arg(long, default_value = DEFAULT_DIR)]
     pub dir: PathBuf,
-    /// `ha` (6 VMs in the spec's roles), `compact` (1 VM) or `bare` (N plain VMs, no profile).
+    /// `ha` (6 VMs in the spec's roles), `compact` (1 VM), `scaled` (--hosts N: the HA core plus
+    /// N-4 app hosts, a `custom` profile) or `bare` (N plain VMs, no profile).
     #[arg(long)]
     pub layout: Option<String>,
     /// Number of VMs (ha: 6, compact: 1; any other number makes a bare lab).
@@ -135,6 +136,13 @@ fn up(args: UpArgs) -> Result<()> {
         (None | Some("compact"), Some(1)) | (Some("compact"), None) => LabLayout::Compact,
         (None | Some("bare"), Some(n)) => LabLayout::Bare(n),
         (Some("bare"), None) => LabLayout::Bare(1),
+        (Some("scaled"), Some(n)) => LabLayout::Scaled(n),
+        (Some("scaled"), None) => {
+            return Err(LabError::InvalidOption(
+                "--layout scaled needs --hosts N (5 or more): the HA core plus N-4 app hosts"
+                    .into(),
+            ))
+        }
         (Some(layout @ ("ha" | "compact")), Some(n)) => {
             return Err(LabError::InvalidOption(format!(
                 "--layout {layout} has {} VMs, not {n}: drop --hosts, or use --layout bare for {n} plain VMs",
@@ -143,7 +151,7 @@ fn up(args: UpArgs) -> Result<()> {
         }
         (Some(other), _) => {
             return Err(LabError::InvalidOption(format!(
-                "unknown --layout {other:?}: use ha, compact or bare"
+                "unknown --layout {other:?}: use ha, compact, scaled or bare"
             )))
         }
     };

@@ -120,6 +120,7 @@ fn layout_key(layout: LabLayout) -> &'static str {
         LabLayout::Ha => "ha",
         LabLayout::Compact => "compact",
         LabLayout::Bare(_) => "bare",
+        LabLayout::Scaled(_) => "scaled",
     }
 }
 

@@ -16,6 +16,9 @@ pub enum LabLayout {
     Compact,
     /// `n` plain VMs (`vm-1` …) and no profile: hosts for SSH and engine tests.
     Bare(usize),
+    /// `n` VMs: the HA core (worker, influxdb, db-master, db-slave) plus `n - 4` app hosts
+    /// (`app-1` …); the profile uses layout `custom`. For fleets larger than six, e.g. benchmarks.
+    Scaled(usize),
 }
 
 /// The login the generated profile uses (every VM accepts all three).
@@ -118,6 +121,15 @@ const DEFAULT_HA_OS: [&str; 6] = [
 
 pub const MAX_VMS: usize = 60;
 
+/// A scaled lab's HA core, after its app hosts; at least one app host makes a valid deployment.
+const SCALED_CORE: [(&str, HaRole); 4] = [
+    ("worker", HaRole::Worker),
+    ("influxdb", HaRole::Influxdb),
+    ("db-master", HaRole::DbMaster),
+    ("db-slave", HaRole::DbSlave),
+];
+pub const MIN_SCALED_VMS: usize = SCALED_CORE.len() + 1;
+
 pub fn plan_vms(opts: &LabOptions) -> Result<Vec<VmPlan>> {
     let slots: Vec<(String, Option<HaRole>)> = match opts.layout {
         LabLayout::Ha => HA_ROLES
@@ -134,10 +146,30 @@ pub fn plan_vms(opts: &LabOptions) -> Result<Vec<VmPlan>> {
             )))
         }
         LabLayout::Bare(n) => (1..=n).map(|i| (format!("vm-{i}"), None)).collect(),
+        LabLayout::Scaled(n) if !(MIN_SCALED_VMS..=MAX_VMS).contains(&n) => {
+            return Err(LabError::InvalidOption(format!(
+                "--layout scaled --hosts {n}: a scaled lab has {MIN_SCALED_VMS} to {MAX_VMS} VMs \
+                 (worker, influxdb, db-master, db-slave and at least one app host)"
+            )))
+        }
+        LabLayout::Scaled(n) => (1..=n - SCALED_CORE.len())
+            .map(|i| (format!("app-{i}"), Some(HaRole::App)))
+            .chain(
+                SCALED_CORE
+                    .iter()
+                    .map(|(name, role)| (name.to_string(), Some(*role))),
+            )
+            .collect(),
     };
 
     let os_keys: Vec<String> = match (opts.os.len(), opts.layout) {
         (0, LabLayout::Ha) => DEFAULT_HA_OS.iter().map(|s| s.to_string()).collect(),
+        (0, LabLayout::Scaled(_)) => DEFAULT_HA_OS
+            .iter()
+            .cycle()
+            .take(slots.len())
+            .map(|s| s.to_string())
+            .collect(),
         (0, _) => vec!["ubuntu-18.04".to_string(); slots.len()],
         (1, _) => vec![opts.os[0].clone(); slots.len()],
         (n, _) if n == slots.len() => opts.os.clone(),
@@ -273,6 +305,38 @@ mod tests {
         assert!(err.contains("\"app-1\"") && err.contains("scalr"), "{err}");
         assert!(parse_override::<u64>("--ram-mb", "app-1").is_err());
         assert!(parse_override::<u64>("--ram-mb", "app-1=lots").is_err());
+    }
+
+    #[test]
+    fn scaled_lab_is_the_ha_core_plus_app_hosts_with_both_package_families() {
+        let vms = plan_vms(&LabOptions::new("/x", LabLayout::Scaled(24))).unwrap();
+        assert_eq!(vms.len(), 24);
+        assert_eq!(vms[0].name, "app-1");
+        assert_eq!(vms[19].name, "app-20");
+        assert!(vms[..20].iter().all(|v| v.role == Some(HaRole::App)));
+        let core: Vec<(&str, Option<HaRole>)> = vms[20..]
+            .iter()
+            .map(|v| (v.name.as_str(), v.role))
+            .collect();
+        assert_eq!(
+            core,
+            [
+                ("worker", Some(HaRole::Worker)),
+                ("influxdb", Some(HaRole::Influxdb)),
+                ("db-master", Some(HaRole::DbMaster)),
+                ("db-slave", Some(HaRole::DbSlave)),
+            ]
+        );
+        let families: std::collections::HashSet<_> = vms
+            .iter()
+            .map(|v| format!("{:?}", v.os.package_manager()))
+            .collect();
+        assert_eq!(families.len(), 2);
+        let err = plan_vms(&LabOptions::new("/x", LabLayout::Scaled(4)))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("at least one app host"), "{err}");
+        assert!(plan_vms(&LabOptions::new("/x", LabLayout::Scaled(MAX_VMS + 1))).is_err());
     }
 
     #[test]

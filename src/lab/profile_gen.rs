@@ -9,6 +9,7 @@ use crate::profile::{
     HostSsh, Layout, NetworkSpec, PackageSpec, Profile, ScalrSpec, Scheme, SshSpec, SudoMode,
     SCHEMA_VERSION,
 };
+use crate::topology::deployment::ha_role_modules;
 use crate::topology::OsId;
 
 pub const PROFILE_FILE: &str = "profile.toml";
@@ -23,21 +24,29 @@ pub fn lab_profile(state: &LabState, layout: LabLayout, login: LabLogin) -> Opti
     let layout = match layout {
         LabLayout::Ha => Layout::Ha,
         LabLayout::Compact => Layout::Compact,
+        LabLayout::Scaled(_) => Layout::Custom,
         LabLayout::Bare(_) => return None,
     };
     let dir = &state.dir;
     let hosts = state
         .vms
         .iter()
-        .map(|vm| HostSpec {
-            name: vm.name.clone(),
-            address: vm.address.clone(),
-            private_address: Some(vm.address.clone()),
-            role: vm.role,
-            modules: Vec::new(),
-            db_replica: false,
-            os: OsId::parse(&vm.os),
-            ssh: HostSsh::default(),
+        .map(|vm| {
+            // The custom layout spells out each role's modules; the replica is marked as such.
+            let custom = layout == Layout::Custom;
+            HostSpec {
+                name: vm.name.clone(),
+                address: vm.address.clone(),
+                private_address: Some(vm.address.clone()),
+                role: if custom { None } else { vm.role },
+                modules: match vm.role {
+                    Some(role) if custom => ha_role_modules(role).to_vec(),
+                    _ => Vec::new(),
+                },
+                db_replica: custom && vm.role == Some(crate::profile::HaRole::DbSlave),
+                os: OsId::parse(&vm.os),
+                ssh: HostSsh::default(),
+            }
         })
         .collect();
     let endpoint = state
@@ -222,5 +231,34 @@ mod tests {
             ("deploy", SudoMode::Passwordless)
         );
         assert!(lab_profile(&ha_state(), LabLayout::Bare(6), LabLogin::Root).is_none());
+    }
+
+    #[test]
+    fn scaled_profile_is_a_valid_custom_layout_with_the_ha_waves() {
+        let mut state = ha_state();
+        state.vms[5].os = "centos-7".into();
+        let extra = state.vms[0].clone();
+        for i in 3..=5 {
+            let mut vm = extra.clone();
+            vm.name = format!("app-{i}");
+            vm.address = format!("127.0.3.{}", 20 + i);
+            state.vms.insert(0, vm);
+        }
+        let profile = lab_profile(&state, LabLayout::Scaled(9), LabLogin::Root).unwrap();
+        assert_eq!(profile.layout, Layout::Custom);
+        assert!(profile.hosts.iter().all(|h| h.role.is_none()));
+        let deployment = crate::topology::Deployment::resolve(&profile).unwrap();
+        assert_eq!(
+            deployment.waves(),
+            [
+                vec!["db-master".to_string()],
+                vec!["db-slave".to_string()],
+                vec!["worker".to_string()],
+                vec!["app-5", "app-4", "app-3", "app-1", "app-2", "influxdb"]
+                    .into_iter()
+                    .map(String::from)
+                    .collect(),
+            ]
+        );
     }
 }

@@ -778,6 +778,9 @@ fn reconfigure(root: &SimRoot) -> u8 {
         package_changed,
         log,
     };
+    // The time this run spends in simulated work, logged so benchmarks can separate the
+    // package's own duration (the floor no installer can beat) from the installer's overhead.
+    let mut simulated = Duration::ZERO;
     for (index, step) in steps.iter().enumerate() {
         let line = format!("{} ({}) ... ", step.description, step.action);
         print_flush(&line);
@@ -786,7 +789,9 @@ fn reconfigure(root: &SimRoot) -> u8 {
             step.description, step.action
         ));
         let outcome = if faults.reconfigure_fail_at == Some(index) {
-            std::thread::sleep(Duration::from_secs_f64(step.weight * unit));
+            let pause = Duration::from_secs_f64(step.weight * unit);
+            simulated += pause;
+            std::thread::sleep(pause);
             Outcome::Failed(vec![format!(
                 "fault injected by the lab: reconfigure_fail_at = {index}"
             )])
@@ -796,7 +801,9 @@ fn reconfigure(root: &SimRoot) -> u8 {
                 Outcome::Done(Tag::Skipped) => 0.05,
                 _ => 1.0,
             };
-            std::thread::sleep(Duration::from_secs_f64(step.weight * unit * share));
+            let pause = Duration::from_secs_f64(step.weight * unit * share);
+            simulated += pause;
+            std::thread::sleep(pause);
             outcome
         };
         match outcome {
@@ -818,6 +825,10 @@ fn reconfigure(root: &SimRoot) -> u8 {
     }
     let _ = std::fs::create_dir_all(state_path.parent().expect("state has a parent"));
     let _ = std::fs::write(&state_path, format!("{version}\n"));
+    run.log.line(&format!(
+        "simulated duration {:.3}s",
+        simulated.as_secs_f64()
+    ));
     run.log.line(&format!(
         "Scalr configuration complete (log {})",
         run.log.path.display()

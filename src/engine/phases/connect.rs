@@ -12,16 +12,33 @@ pub fn connect_with_retry(
     host: &str,
     backoff: &[Duration],
 ) -> Result<Box<dyn Remote>, RemoteError> {
-    let mut last = None;
-    for pause in std::iter::once(&Duration::ZERO).chain(backoff) {
-        std::thread::sleep(*pause);
+    connect_reporting_retries(connector, host, backoff, &mut |_, _| {})
+}
+
+/// Like [`connect_with_retry`], telling `on_retry` about each failed attempt that will be
+/// retried and the pause before the retry, so the operator hears of an unreachable host at
+/// once rather than when the retries are exhausted.
+pub fn connect_reporting_retries(
+    connector: &dyn Connector,
+    host: &str,
+    backoff: &[Duration],
+    on_retry: &mut dyn FnMut(&RemoteError, Duration),
+) -> Result<Box<dyn Remote>, RemoteError> {
+    let mut pauses = backoff.iter();
+    loop {
         match connector.connect(host) {
             Ok(remote) => return Ok(remote),
             Err(e) if !e.is_retryable() => return Err(e),
-            Err(e) => last = Some(e),
+            Err(e) => {
+                // Out of retries: the last transient error is the one reported.
+                let Some(pause) = pauses.next() else {
+                    return Err(e);
+                };
+                on_retry(&e, *pause);
+                std::thread::sleep(*pause);
+            }
         }
     }
-    Err(last.unwrap_or_else(|| RemoteError::fatal(format!("could not connect to {host}"))))
 }
 
 #[cfg(test)]
@@ -100,5 +117,30 @@ mod tests {
             .unwrap();
         assert_eq!(err.message, "timed out");
         assert_eq!(c.attempts.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn each_retry_is_announced_before_its_pause() {
+        let c = Flaky {
+            attempts: AtomicUsize::new(0),
+            succeed_on: 10,
+            error: RemoteError::transient("connection refused"),
+        };
+        let mut announced = Vec::new();
+        let pauses = [Duration::from_millis(1), Duration::from_millis(2)];
+        let err = connect_reporting_retries(&c, "h", &pauses, &mut |e, pause| {
+            announced.push((e.message.clone(), pause))
+        })
+        .err()
+        .unwrap();
+        assert_eq!(err.message, "connection refused");
+        assert_eq!(
+            announced,
+            [
+                ("connection refused".to_string(), pauses[0]),
+                ("connection refused".to_string(), pauses[1])
+            ]
+        );
+        assert_eq!(c.attempts.load(Ordering::SeqCst), 3);
     }
 }
