@@ -392,8 +392,13 @@ fn interruptions_of_the_installer_and_of_the_connection_on_one_host() {
     );
 
     // The connection dropped during reconfigure: the detached step finishes and is reattached.
+    // A re-run's reconfigure is mostly skipped steps; slowed down, it is surely still running
+    // when the connection is cut.
     let before = config_files(&lab);
     change_setting(&lab);
+    lab.fleet_faults()
+        .fault(&vm, Fault::ReconfigureSlow(10.0))
+        .unwrap();
     let mut running = Running::start(&lab, &[]);
     running.wait_for("the reconfigure", phase_started(&vm, "reconfigure"));
     std::thread::sleep(Duration::from_millis(800));
@@ -402,6 +407,7 @@ fn interruptions_of_the_installer_and_of_the_connection_on_one_host() {
         "no session to kill"
     );
     let run = running.finish();
+    lab.fleet_faults().fault(&vm, Fault::Clear).unwrap();
     assert_eq!(run.code, 0, "{}", run.all());
     let after = config_files(&lab);
     converges_after(

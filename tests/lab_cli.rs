@@ -55,7 +55,7 @@ fn bad_lab_options_are_refused_with_the_fix() {
         ),
         (&["--os", "windows-11"], "fedora-30"),
         (&["--ram-mb", "nosuchvm=3000"], "this lab's VMs are app-1"),
-        (&["--layout", "mesh"], "use ha, compact or bare"),
+        (&["--layout", "mesh"], "use ha, compact, scaled or bare"),
     ];
     for (args, expected) in cases {
         let tmp = tempfile::tempdir().unwrap();
