@@ -158,7 +158,6 @@ pub fn desired(
         .iter()
         .map(|plan| {
             let req = hardware::for_host(profile.layout, &plan.modules);
-            let spec = loaded.host(&plan.name);
             DesiredHost {
                 name: plan.name.clone(),
                 private_address: plan.private_address.clone(),
@@ -178,7 +177,6 @@ pub fn desired(
                 },
                 listen_ports: listen_ports(profile.layout, plan, https),
                 needs: needs(deployment, plan),
-                ssh_port: spec.and_then(|s| s.ssh.port).unwrap_or(profile.ssh.port),
             }
         })
         .collect();

@@ -92,10 +92,8 @@ pub struct DesiredHost {
     pub requirements: Requirements,
     /// Ports Scalr will listen on here; before the first install they must be free.
     pub listen_ports: Vec<u16>,
-    /// What this host must reach on its peers once Scalr runs (checked by verify).
+    /// What this host must reach on its peers (probed by preflight, checked open by verify).
     pub needs: Vec<PeerPort>,
-    /// The SSH port of this host, probed from its peers by preflight.
-    pub ssh_port: u16,
 }
 
 /// Where the package comes from.

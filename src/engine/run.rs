@@ -276,12 +276,16 @@ impl Engine<'_> {
             if let Some(c) = clocks.get(host) {
                 checks.push(c.clone());
             }
-            let peers: Vec<(String, u16)> = self
-                .desired
-                .hosts
+            // Each host probes the peers' ports it will need (as `ports` lists them). Before the
+            // install nothing listens there: a refusal proves the peer answers, only a timeout
+            // (a firewall dropping, no route) blocks. Probing every peer's SSH port instead made
+            // every sshd fork for every other host, quadratic in the fleet.
+            let peers: Vec<(String, u16)> = desired
+                .needs
                 .iter()
-                .filter(|p| p.name != host)
-                .map(|p| (p.private_address.clone(), p.ssh_port))
+                .map(|n| (n.address.clone(), n.port))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
                 .collect();
             if !peers.is_empty() {
                 let cmd =

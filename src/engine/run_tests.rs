@@ -301,7 +301,6 @@ fn desired_host(name: &str, n: u8, modules: &[Module], db_role: Option<DbRole>) 
         },
         listen_ports: vec![],
         needs: vec![],
-        ssh_port: 22,
     }
 }
 

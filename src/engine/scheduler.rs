@@ -201,7 +201,6 @@ mod tests {
             requirements: Requirements::default(),
             listen_ports: vec![],
             needs: vec![],
-            ssh_port: 22,
         }
     }
 

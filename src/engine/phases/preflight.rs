@@ -388,7 +388,6 @@ mod tests {
             requirements: Requirements::default(),
             listen_ports: vec![80, 5671],
             needs: vec![],
-            ssh_port: 22,
         }
     }
 
