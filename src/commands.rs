@@ -142,7 +142,7 @@ fn layout_name(loaded: &LoadedProfile) -> &'static str {
 }
 
 /// A loaded profile has passed the layout rules already; this only hands back the result.
-fn resolve(loaded: &LoadedProfile) -> Result<Deployment, CommandError> {
+pub(crate) fn resolve(loaded: &LoadedProfile) -> Result<Deployment, CommandError> {
     Deployment::resolve(&loaded.profile).map_err(|errors| {
         CommandError::BadInput(
             errors

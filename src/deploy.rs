@@ -17,7 +17,6 @@ use crate::profile::model::SudoMode;
 use crate::profile::{self, LoadedProfile, PackageSpec};
 use crate::ssh::{Secret, SshConfig, StaticCredentials};
 use crate::state::StateDir;
-use crate::topology;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
@@ -34,15 +33,7 @@ pub fn run(
     state_dir: Option<&Path>,
 ) -> Result<ExitStatus, CommandError> {
     let loaded = profile::load(&common.profile)?;
-    let deployment = topology::Deployment::resolve(&loaded.profile).map_err(|errors| {
-        CommandError::BadInput(
-            errors
-                .into_iter()
-                .map(|e| format!("{}: {}: {}", loaded.path.display(), e.key, e.message))
-                .collect::<Vec<_>>()
-                .join("\n"),
-        )
-    })?;
+    let deployment = crate::commands::resolve(&loaded)?;
     let state = StateDir::resolve(state_dir)?.deployment(&loaded.profile.name);
     let license = crate::render::read_license(&loaded)?;
     let database_password = crate::commands::external_db_password(&loaded, &state)?;

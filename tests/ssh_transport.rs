@@ -30,6 +30,17 @@ fn root_session(sshd: &Sshd) -> HostSession {
         .expect("connects")
 }
 
+/// A session as `user`, who becomes root through `sudo -S` with `password` fed on stdin.
+fn sudo_password_session(sshd: &Sshd, user: &str, password: &str) -> HostSession {
+    let mut t = target_for(sshd, user, sshd.known_hosts_file(&["ed25519"]));
+    t.sudo = SudoMode::Password;
+    let creds = StaticCredentials {
+        sudo_password: Some(Secret::new(password)),
+        ..Default::default()
+    };
+    HostSession::connect(&t, &HostKeyPolicy::Strict, &creds).unwrap()
+}
+
 fn no_creds() -> StaticCredentials {
     StaticCredentials::default()
 }
@@ -434,13 +445,7 @@ fn sudo_with_a_password_feeds_it_on_stdin_never_in_the_process_list() {
     let sshd = Sshd::builder()
         .user("ops", Some("Sudo-Pa55-xyzzy"), SudoRule::WithPassword)
         .start();
-    let mut t = target_for(&sshd, "ops", sshd.known_hosts_file(&["ed25519"]));
-    t.sudo = SudoMode::Password;
-    let creds = StaticCredentials {
-        sudo_password: Some(Secret::new("Sudo-Pa55-xyzzy")),
-        ..Default::default()
-    };
-    let mut host = HostSession::connect(&t, &HostKeyPolicy::Strict, &creds).unwrap();
+    let mut host = sudo_password_session(&sshd, "ops", "Sudo-Pa55-xyzzy");
     let mut observer = root_session(&sshd);
 
     let worker = std::thread::spawn(move || {
@@ -917,13 +922,7 @@ fn a_large_local_file_is_streamed_to_the_host_intact() {
     let sshd = Sshd::builder()
         .user("ops", Some("pw-9"), SudoRule::WithPassword)
         .start();
-    let mut t = target_for(&sshd, "ops", sshd.known_hosts_file(&["ed25519"]));
-    t.sudo = SudoMode::Password;
-    let creds = StaticCredentials {
-        sudo_password: Some(Secret::new("pw-9")),
-        ..Default::default()
-    };
-    let mut host = HostSession::connect(&t, &HostKeyPolicy::Strict, &creds).unwrap();
+    let mut host = sudo_password_session(&sshd, "ops", "pw-9");
     let local = sshd.dir.path().join("scalr-server_8.0.1-1_amd64.deb");
     let data: Vec<u8> = (0..6_000_000u32)
         .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
@@ -952,13 +951,7 @@ fn a_password_is_not_sent_when_sudo_does_not_ask_for_one() {
     let sshd = Sshd::builder()
         .user("deploy", None, SudoRule::NoPassword)
         .start();
-    let mut t = target_for(&sshd, "deploy", sshd.known_hosts_file(&["ed25519"]));
-    t.sudo = SudoMode::Password;
-    let creds = StaticCredentials {
-        sudo_password: Some(Secret::new("Not-Needed-77")),
-        ..Default::default()
-    };
-    let mut host = HostSession::connect(&t, &HostKeyPolicy::Strict, &creds).unwrap();
+    let mut host = sudo_password_session(&sshd, "deploy", "Not-Needed-77");
     assert_eq!(host.sudo_mode(), SudoMode::Passwordless);
     // Had the password been written to stdin, `cat` would print it.
     let cmd = RemoteCommand::new("echo stdin", "id -u; cat").stdin(b"payload\n".to_vec());
