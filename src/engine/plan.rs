@@ -399,6 +399,7 @@ mod tests {
             markers: Markers::default(),
             listeners: vec![],
             clock_offset_secs: None,
+            uid: Some(0),
         }
     }
 

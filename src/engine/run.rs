@@ -16,7 +16,7 @@ use crate::engine::phases::{
     Need, PhaseError, Timeouts,
 };
 use crate::engine::plan::{self, HostPlan};
-use crate::engine::remote::{Connector, Remote, RemoteCommand};
+use crate::engine::remote::{Connector, ErrorKind, Remote, RemoteCommand};
 use crate::engine::scheduler::{dependencies, run_parallel, run_waves};
 use crate::topology::OsId;
 use std::collections::BTreeMap;
@@ -186,13 +186,22 @@ impl Engine<'_> {
             let remote = remote.expect("connected");
             let mut gathered: Option<(HostFacts, CheckResult)> = None;
             let facts_phase = run_phase(&emit, Phase::Facts, Need::Run, || {
-                let probe = remote
-                    .run(
-                        &RemoteCommand::root(preflight::SUDO_PROBE, self.timeouts.command),
-                        &mut |_| {},
-                    )
-                    .map_err(|e| e.message);
-                let sudo = preflight::check_sudo(&probe, "the login user");
+                // The facts script runs as root and reports its uid: it is the sudo check too.
+                // Only a fatal error (a refused sudo, a script that cannot run) is a sudo
+                // problem; a dropped connection or a timeout is reported as what it is.
+                let paths = self.paths_for(host);
+                let f = facts::gather(remote.as_ref(), &paths, SECRETS_PATH);
+                let uid = match &f {
+                    Ok(f) => Ok(f.uid),
+                    Err(e) if e.kind == ErrorKind::Fatal => Err(e.message.clone()),
+                    Err(e) => {
+                        return Err(PhaseError::new(format!(
+                            "reading facts on {host}: {}",
+                            e.message
+                        )))
+                    }
+                };
+                let sudo = preflight::check_sudo(&uid, "the login user");
                 if sudo.status == CheckStatus::Fail {
                     emit.emit(check_event(&sudo));
                     return Err(PhaseError::new(format!(
@@ -201,9 +210,7 @@ impl Engine<'_> {
                         sudo.fix.clone().unwrap_or_default()
                     )));
                 }
-                let paths = self.paths_for(host);
-                let f = facts::gather(remote.as_ref(), &paths, SECRETS_PATH)
-                    .map_err(|e| PhaseError::new(format!("reading facts on {host}: {e}")))?;
+                let f = f.expect("a fact-gathering error fails the sudo check");
                 gathered = Some((f, sudo));
                 Ok(())
             });
@@ -244,8 +251,13 @@ impl Engine<'_> {
         paths
     }
 
-    /// Preflight over surveyed hosts: per-host checks, clocks, peers. Emits a Check per result.
-    fn preflight(&self, sessions: &Sessions) -> BTreeMap<String, Vec<CheckResult>> {
+    /// Preflight over surveyed hosts: per-host checks, clocks, and (with `probe_peers`) the
+    /// peers' ports. Emits a Check per result.
+    fn preflight(
+        &self,
+        sessions: &Sessions,
+        probe_peers: bool,
+    ) -> BTreeMap<String, Vec<CheckResult>> {
         let offsets: BTreeMap<String, Option<i64>> = sessions
             .lock()
             .unwrap()
@@ -287,7 +299,7 @@ impl Engine<'_> {
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            if !peers.is_empty() {
+            if probe_peers && !peers.is_empty() {
                 let cmd =
                     RemoteCommand::root(preflight::probe_script(&peers, 3), self.timeouts.command);
                 match s.remote.run(&cmd, &mut |_| {}) {
@@ -368,6 +380,43 @@ impl Engine<'_> {
         Ok(rendered)
     }
 
+    /// Whether this run will change any host, judged from the facts alone (no diffs are read).
+    /// When it will not, preflight does not probe the peers' ports: verify probes the same
+    /// ports after the run and demands more (open, not merely reachable), and on a fleet each
+    /// probe pass is quadratic in the hosts. Unknown (no render) counts as a change.
+    fn anything_to_change(&self, sessions: &Sessions, rendered: Option<&Rendered>) -> bool {
+        let Some(rendered) = rendered else {
+            return true;
+        };
+        let guard = sessions.lock().unwrap();
+        let replication_pending = self.desired.db_slave().is_some()
+            && self
+                .desired
+                .db_master()
+                .and_then(|m| guard.get(&m.name))
+                .is_none_or(|s| !s.facts.markers.replication_done);
+        let changes = replication_pending
+            || self.hosts().iter().any(|host| {
+                let Some(s) = guard.get(host) else {
+                    return true;
+                };
+                plan::plan_host(
+                    host,
+                    rendered.files_for(host),
+                    &s.facts,
+                    &BTreeMap::new(),
+                    self.desired.version.as_deref(),
+                )
+                .map_or(true, |p| !p.changes().is_empty())
+            });
+        if !changes {
+            self.emit.emit(EventKind::Notice {
+                text: "nothing to change on any host: the peers' ports are probed once, after the run, by verify".into(),
+            });
+        }
+        changes
+    }
+
     /// Plans every surveyed host; emits `Planned`.
     fn plan(
         &self,
@@ -426,7 +475,7 @@ impl Engine<'_> {
     pub fn check(&self) -> Summary {
         self.start("check");
         let (sessions, mut outcomes) = self.survey();
-        let checks = self.preflight(&sessions);
+        let checks = self.preflight(&sessions, true);
         for (host, c) in &checks {
             outcomes.insert(
                 host.clone(),
@@ -450,13 +499,15 @@ impl Engine<'_> {
     pub fn plan_only(&self) -> Summary {
         self.start("plan");
         let (sessions, mut outcomes) = self.survey();
-        let checks = self.preflight(&sessions);
+        let rendered = self.render(&sessions);
+        let probe_peers = self.anything_to_change(&sessions, rendered.as_ref().ok());
+        let checks = self.preflight(&sessions, probe_peers);
         for (host, c) in &checks {
             if preflight::blocks(c) {
                 outcomes.insert(host.clone(), blocked_outcome(c));
             }
         }
-        let rendered = match self.render(&sessions) {
+        let rendered = match rendered {
             Ok(r) => r,
             Err(e) => return self.block_all("plan", &sessions, outcomes, &e),
         };
@@ -509,7 +560,9 @@ impl Engine<'_> {
     pub fn apply(&self) -> Summary {
         self.start("apply");
         let (sessions, mut outcomes) = self.survey();
-        let checks = self.preflight(&sessions);
+        let rendered = self.render(&sessions);
+        let probe_peers = self.anything_to_change(&sessions, rendered.as_ref().ok());
+        let checks = self.preflight(&sessions, probe_peers);
         for (host, c) in &checks {
             if preflight::blocks(c) {
                 outcomes.insert(host.clone(), blocked_outcome(c));
@@ -519,7 +572,7 @@ impl Engine<'_> {
             let why = "nothing was changed: another host failed its checks; fix the problems above, then re-run";
             return self.block_all("apply", &sessions, outcomes, why);
         }
-        let rendered = match self.render(&sessions) {
+        let rendered = match rendered {
             Ok(r) => r,
             Err(e) => return self.block_all("apply", &sessions, outcomes, &e),
         };

@@ -42,6 +42,15 @@ struct FakeHost {
     journal: Journal,
 }
 
+/// `bash -c BODY probe ADDRESS PORT ADDRESS PORT …`: every peer answers.
+fn fake_probes(script: &str) -> String {
+    let words = shlex::split(script.trim_end()).expect("the probe script is well quoted");
+    words[4..]
+        .chunks(2)
+        .map(|pair| format!("open {} {}\n", pair[0], pair[1]))
+        .collect()
+}
+
 fn first_line_vars(script: &str) -> BTreeMap<String, String> {
     let line = script.lines().next().unwrap_or("");
     shlex::split(line)
@@ -75,7 +84,7 @@ impl Remote for FakeHost {
         } else if script.contains("@@scalr-installer:os-release") {
             let m = "@@scalr-installer:";
             let mut t = format!(
-                "{m}os-release\n{}\n{m}redhat-release\n{m}meminfo\nMemTotal: {} kB\n{m}cpuinfo\n",
+                "{m}uid\n0\n{m}os-release\n{}\n{m}redhat-release\n{m}meminfo\nMemTotal: {} kB\n{m}cpuinfo\n",
                 s.os_release, s.mem_kb
             );
             t.push_str(&"processor : 0\n".repeat(4));
@@ -94,19 +103,17 @@ impl Remote for FakeHost {
             for (p, (_, mode)) in &s.files {
                 t.push_str(&format!("{mode:o} {p}\n"));
             }
-            t.push_str(&format!("{m}marker-reconfigure\n{}\n{m}marker-replication\n{}\n{m}tcp\n{m}clock\n{}\n{m}end\n",
+            t.push_str(&format!("{m}marker-reconfigure\n{}\n{m}marker-replication\n{}\n{m}tcp\n{m}clock\n{}\n{m}secrets\n{}{m}end\n",
                 s.reconfigure_marker.clone().unwrap_or_default(),
                 if s.replication_marker { "yes" } else { "" },
-                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()));
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs(),
+                s.files.get(crate::engine::desired::SECRETS_PATH).map(|(c, _)| {
+                    use base64::Engine as _;
+                    format!("present\n{}\n", base64::engine::general_purpose::STANDARD.encode(c))
+                }).unwrap_or_default()));
             say(t, &mut out);
         } else if script.starts_with("bash -c") && script.contains(" probe ") {
-            // `bash -c BODY probe ADDRESS PORT ADDRESS PORT …`: every peer answers.
-            let words = shlex::split(script).expect("the probe script is well quoted");
-            let lines: String = words[4..]
-                .chunks(2)
-                .map(|pair| format!("open {} {}\n", pair[0], pair[1]))
-                .collect();
-            say(lines, &mut out);
+            say(fake_probes(script), &mut out);
         } else if script.contains("nohup setsid") {
             let vars = first_line_vars(script);
             let (step, command, after) = (
@@ -172,15 +179,21 @@ impl Remote for FakeHost {
             );
         } else if script == "apt-get update" || script.starts_with("mkdir -p") {
             s.commands.push(script.to_string());
-        } else if script.ends_with("scalr-server-manage status") {
-            if s.reconfigure_marker.is_some() {
-                say(
-                    "scalr-mysql   RUNNING   pid 7, uptime 0:00:03\n".into(),
-                    &mut out,
-                );
+        } else if script.contains("scalr-server-manage status") {
+            let (text, code) = if s.reconfigure_marker.is_some() {
+                ("scalr-mysql   RUNNING   pid 7, uptime 0:00:03\n", 0)
             } else {
-                say("Not available yet!\n".into(), &mut out);
-                out.exit_code = 1;
+                ("Not available yet!\n", 1)
+            };
+            say(text.into(), &mut out);
+            // Verify's script: the status, its exit code, then the probes.
+            if script.contains("@@scalr-installer:status-exit") {
+                say(format!("@@scalr-installer:status-exit {code}\n"), &mut out);
+                if let Some(at) = script.find("bash -c") {
+                    say(fake_probes(&script[at..]), &mut out);
+                }
+            } else {
+                out.exit_code = code;
             }
         } else {
             out.exit_code = 127;
@@ -300,7 +313,17 @@ fn desired_host(name: &str, n: u8, modules: &[Module], db_role: Option<DbRole>) 
             ..Requirements::default()
         },
         listen_ports: vec![],
-        needs: vec![],
+        // Every host but the master reaches the master's MySQL, so preflight has peers to probe.
+        needs: if db_role == Some(DbRole::Master) {
+            vec![]
+        } else {
+            vec![PeerPort {
+                host: "db-master".into(),
+                address: "127.0.7.1".into(),
+                port: 3306,
+                purpose: "MySQL".into(),
+            }]
+        },
     }
 }
 
@@ -477,6 +500,40 @@ fn a_rerun_with_nothing_changed_changes_nothing() {
         })
         .count();
     assert_eq!(skipped, 6);
+}
+
+/// Names of the checks emitted before the first host was planned: preflight's checks.
+fn preflight_checks(events: &[RunEvent]) -> Vec<String> {
+    events
+        .iter()
+        .take_while(|e| !matches!(e.kind, EventKind::Planned { .. }))
+        .filter_map(|e| match &e.kind {
+            EventKind::Check { name, .. } => Some(name.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn peers_are_probed_before_a_change_and_only_by_verify_when_nothing_changes() {
+    let w = World::ha();
+    let (_, first) = w.run("apply");
+    assert!(preflight_checks(&first).iter().any(|c| c == "peers"));
+    let (summary, again) = w.run("apply");
+    assert_eq!(summary.exit, ExitStatus::Success);
+    assert!(
+        !preflight_checks(&again).iter().any(|c| c == "peers"),
+        "{:?}",
+        preflight_checks(&again)
+    );
+    assert!(again.iter().any(|e| matches!(
+        &e.kind,
+        EventKind::Notice { text } if text.starts_with("nothing to change on any host")
+    )));
+    *w.renderer.main_rb.lock().unwrap() =
+        "enable_all false\napp[:instances_connection_policy] = 'local'\n".into();
+    let (_, changed) = w.run("apply");
+    assert!(preflight_checks(&changed).iter().any(|c| c == "peers"));
 }
 
 #[test]

@@ -77,15 +77,24 @@ pub struct HostFacts {
     pub listeners: Vec<Listener>,
     /// Host clock minus this machine's clock, in seconds.
     pub clock_offset_secs: Option<i64>,
+    /// Who the facts script ran as (`0` when sudo works): the sudo check needs no command of
+    /// its own.
+    pub uid: Option<u32>,
 }
 
 const SECTION: &str = "@@scalr-installer:";
 
-/// The facts script. `files` are the paths whose hashes we want.
-pub fn facts_script(files: &[String]) -> String {
+/// The facts script. `files` are the paths whose hashes we want; `secrets_path` is read whole
+/// (base64, so its bytes cannot be mistaken for a section label).
+///
+/// One script, one round trip: on a fleet every remote command costs a channel, a shell and
+/// (for a sudo user) a sudo, and they all compete for the hosts' CPUs.
+pub fn facts_script(files: &[String], secrets_path: &str) -> String {
     let quoted: Vec<String> = files.iter().map(|f| quote(f)).collect();
     let s = |name: &str| format!("echo '{SECTION}{name}'");
     [
+        s("uid"),
+        "id -u".into(),
         s("os-release"),
         "cat /etc/os-release 2>/dev/null".into(),
         s("redhat-release"),
@@ -116,10 +125,21 @@ pub fn facts_script(files: &[String]) -> String {
         format!("cat {RECONFIGURE_MARKER} 2>/dev/null"),
         s("marker-replication"),
         format!("cat {REPLICATION_MARKER} 2>/dev/null"),
-        s("tcp"),
-        "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null".into(),
+        // `ss -l` asks the kernel for listening sockets only; /proc/net/tcp lists every socket
+        // (on a busy host, or a shared network namespace, megabytes that cost the kernel to
+        // format and us to carry and parse). The /proc fallback keeps only LISTEN (state 0A).
+        format!(
+            "if listening=$(ss -ltn 2>/dev/null); then {}; printf '%s\\n' \"$listening\"; else {}; grep -h ' 0A ' /proc/net/tcp /proc/net/tcp6 2>/dev/null; fi",
+            s("ss"),
+            s("tcp")
+        ),
         s("clock"),
         "date +%s".into(),
+        s("secrets"),
+        format!(
+            "if [ -f {0} ]; then echo present; base64 < {0}; fi",
+            quote(secrets_path)
+        ),
         s("end"),
         "true".into(),
     ]
@@ -294,8 +314,43 @@ pub fn parse_stat_modes(output: &str) -> BTreeMap<String, u32> {
         .collect()
 }
 
-/// Listening TCP sockets from `/proc/net/tcp` and `/proc/net/tcp6` (state `0A`). Read from /proc
-/// rather than `ss`/`netstat`, which not every minimal image has.
+/// Listening TCP sockets from `ss -ltn`. Every iproute2 since RHEL 6 prints
+/// `LISTEN <recv-q> <send-q> <local address:port> <peer address:port>`; the local address is
+/// `0.0.0.0`, `*` (any IPv4, old versions), `::`/`[::]` (any IPv6), or an address with an
+/// optional `%interface` suffix and IPv6 brackets.
+pub fn parse_ss_listening(text: &str) -> Vec<Listener> {
+    let mut out: Vec<Listener> = text
+        .lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            if words.next()? != "LISTEN" {
+                return None;
+            }
+            let local = words.find(|w| w.contains(':'))?;
+            let (address, port) = local.rsplit_once(':')?;
+            let port = port.parse().ok()?;
+            let address = address.split('%').next().unwrap_or(address);
+            let address = address.trim_start_matches('[').trim_end_matches(']');
+            let address = match address {
+                "*" => "0.0.0.0".to_string(),
+                a => match a.parse::<std::net::Ipv6Addr>() {
+                    Ok(v6) => match v6.to_ipv4_mapped() {
+                        Some(v4) => v4.to_string(),
+                        None => v6.to_string(),
+                    },
+                    Err(_) => a.to_string(),
+                },
+            };
+            Some(Listener { address, port })
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Listening TCP sockets from `/proc/net/tcp` and `/proc/net/tcp6` (state `0A`), for hosts
+/// without `ss`.
 pub fn parse_proc_net_tcp(text: &str) -> Vec<Listener> {
     let mut out: Vec<Listener> = text
         .lines()
@@ -367,20 +422,42 @@ pub fn parse_facts(output: &str, local_mid_epoch: i64) -> HostFacts {
         installed_version: parse_installed_version(version_text),
         file_hashes: parse_sha256sum(get("sha256")),
         file_modes: parse_stat_modes(get("stat")),
-        secrets_file: None,
+        secrets_file: parse_secrets_section(get("secrets")).map(SecretBytes),
         markers: Markers {
             reconfigured_digest,
             reconfigure_steps,
             reconfigured_version,
             replication_done: !get("marker-replication").trim().is_empty(),
         },
-        listeners: parse_proc_net_tcp(get("tcp")),
+        listeners: if sections.contains_key("ss") {
+            parse_ss_listening(get("ss"))
+        } else {
+            parse_proc_net_tcp(get("tcp"))
+        },
         clock_offset_secs: get("clock")
             .trim()
             .parse::<i64>()
             .ok()
             .map(|remote| remote - local_mid_epoch),
+        uid: get("uid").trim().parse().ok(),
     }
+}
+
+/// `present` then the file in base64, or nothing when the file is absent.
+fn parse_secrets_section(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let mut lines = text.lines();
+    if lines.next()?.trim() != "present" {
+        return None;
+    }
+    let encoded: String = lines.map(str::trim).collect();
+    // A file that is not base64 on the way back was damaged in transit: treat it as unreadable
+    // rather than adopting garbage as the deployment's secrets.
+    Some(
+        base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .unwrap_or_default(),
+    )
 }
 
 fn epoch_secs(t: SystemTime) -> f64 {
@@ -395,7 +472,7 @@ pub fn gather(
     files: &[String],
     secrets_path: &str,
 ) -> Result<HostFacts, RemoteError> {
-    let cmd = RemoteCommand::root(facts_script(files), Duration::from_secs(60));
+    let cmd = RemoteCommand::root(facts_script(files, secrets_path), Duration::from_secs(60));
     let before = SystemTime::now();
     let out = remote.run(&cmd, &mut |_| {})?;
     let after = SystemTime::now();
@@ -407,9 +484,7 @@ pub fn gather(
             out.stderr.trim()
         )));
     }
-    let mut facts = parse_facts(&out.stdout, mid);
-    facts.secrets_file = remote.read_file(secrets_path)?.map(SecretBytes);
-    Ok(facts)
+    Ok(parse_facts(&out.stdout, mid))
 }
 
 #[cfg(test)]
@@ -495,6 +570,69 @@ mod tests {
     }
 
     #[test]
+    fn the_uid_and_the_secrets_file_come_with_the_facts() {
+        let out = "@@scalr-installer:uid\n0\n@@scalr-installer:secrets\npresent\neyJhIjoi\nYiJ9\n@@scalr-installer:end\n";
+        let f = parse_facts(out, 0);
+        assert_eq!(f.uid, Some(0));
+        assert_eq!(f.secrets_file, Some(SecretBytes(br#"{"a":"b"}"#.to_vec())));
+        let absent = parse_facts(
+            "@@scalr-installer:uid\n1000\n@@scalr-installer:secrets\n@@scalr-installer:end\n",
+            0,
+        );
+        assert_eq!(absent.uid, Some(1000));
+        assert_eq!(absent.secrets_file, None);
+        let script = facts_script(&[], "/etc/s e/x.json");
+        assert!(script.contains("base64 < '/etc/s e/x.json'"), "{script}");
+    }
+
+    #[test]
+    fn listening_sockets_are_read_from_ss_old_and_new() {
+        let new = "State  Recv-Q Send-Q Local Address:Port  Peer Address:PortProcess\n\
+                   LISTEN 0      128       127.0.3.19:6000       0.0.0.0:*\n\
+                   LISTEN 0      4096   127.0.0.53%lo:53         0.0.0.0:*\n\
+                   LISTEN 0      128             [::]:22            [::]:*\n\
+                   LISTEN 0      128  [::ffff:127.0.0.1]:80         [::]:*\n";
+        let old = "State      Recv-Q Send-Q        Local Address:Port          Peer Address:Port\n\
+                   LISTEN     0      128                      :::22                      :::*\n\
+                   LISTEN     0      128                       *:443                      *:*\n";
+        let l = |a: &str, p: u16| Listener {
+            address: a.into(),
+            port: p,
+        };
+        assert_eq!(
+            parse_ss_listening(new),
+            vec![
+                l("127.0.0.1", 80),
+                l("127.0.0.53", 53),
+                l("127.0.3.19", 6000),
+                l("::", 22)
+            ]
+        );
+        assert_eq!(
+            parse_ss_listening(old),
+            vec![l("0.0.0.0", 443), l("::", 22)]
+        );
+    }
+
+    #[test]
+    fn the_facts_script_prefers_ss_and_falls_back_to_listening_lines_of_proc() {
+        let script = facts_script(&[], "/etc/scalr-server/scalr-server-secrets.json");
+        assert!(script.contains("listening=$(ss -ltn"), "{script}");
+        assert!(script.contains("grep -h ' 0A ' /proc/net/tcp"), "{script}");
+        let with_ss = "@@scalr-installer:ss\nState Recv-Q Send-Q Local Peer\nLISTEN 0 128 0.0.0.0:80 0.0.0.0:*\n@@scalr-installer:end\n";
+        let f = parse_facts(with_ss, 0);
+        assert_eq!(
+            f.listeners,
+            vec![Listener {
+                address: "0.0.0.0".into(),
+                port: 80
+            }]
+        );
+        let with_proc = "@@scalr-installer:tcp\n   0: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 1 1\n";
+        assert_eq!(parse_facts(with_proc, 0).listeners, f.listeners);
+    }
+
+    #[test]
     fn listening_sockets_are_decoded_from_proc_net_tcp() {
         let tcp = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0B03007F:0CEA 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1\n   1: 0100007F:0016 0100007F:C350 01 00000000:00000000 00:00000000 00000000     0        0 2 1\n";
         let tcp6 = "   0: 00000000000000000000000000000000:0050 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 3 1\n";
@@ -537,7 +675,7 @@ mod tests {
 
     #[test]
     fn the_script_quotes_every_path() {
-        let script = facts_script(&["/etc/x y".to_string()]);
+        let script = facts_script(&["/etc/x y".to_string()], "/etc/s e/c'rets.json");
         assert!(script.contains("sha256sum -- '/etc/x y'"), "{script}");
     }
 }

@@ -5,7 +5,7 @@
 use crate::engine::desired::DesiredHost;
 use crate::engine::events::CheckStatus;
 use crate::engine::phases::facts::{HostFacts, Listener};
-use crate::engine::remote::{quote, Output};
+use crate::engine::remote::quote;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -253,21 +253,21 @@ pub fn check_clocks(offsets: &BTreeMap<String, Option<i64>>) -> BTreeMap<String,
 }
 
 /// The command that proves root works (through sudo when configured).
-pub const SUDO_PROBE: &str = "id -u";
-
-pub fn check_sudo(result: &Result<Output, String>, user_hint: &str) -> CheckResult {
-    match result {
-        Ok(out) if out.success() && out.stdout.trim() == "0" => CheckResult::pass("sudo", "commands run as root"),
-        Ok(out) => CheckResult::fail(
+/// Whether commands run as root: `uid` is who the facts script ran as (through sudo for a
+/// non-root login), or the error that stopped it.
+pub fn check_sudo(uid: &Result<Option<u32>, String>, user_hint: &str) -> CheckResult {
+    let fix = format!("allow {user_hint} to run commands with sudo, or check the sudo password in SCALR_SUDO_PASSWORD");
+    match uid {
+        Ok(Some(0)) => CheckResult::pass("sudo", "commands run as root"),
+        Ok(Some(uid)) => {
+            CheckResult::fail("sudo", format!("commands run as uid {uid}, not root"), fix)
+        }
+        Ok(None) => CheckResult::fail(
             "sudo",
-            format!("could not become root (exit {}): {}", out.exit_code, out.stderr.trim()),
-            format!("allow {user_hint} to run commands with sudo, or check the sudo password in SCALR_SUDO_PASSWORD"),
+            "could not tell which user commands run as (`id -u` printed nothing)",
+            fix,
         ),
-        Err(e) => CheckResult::fail(
-            "sudo",
-            e.clone(),
-            format!("allow {user_hint} to run commands with sudo, or check the sudo password in SCALR_SUDO_PASSWORD"),
-        ),
+        Err(e) => CheckResult::fail("sudo", e.clone(), fix),
     }
 }
 
@@ -281,15 +281,36 @@ pub enum Probe {
     TimedOut,
 }
 
-/// Probes each `(address, port)` from a host with bash's /dev/tcp, all at once, in one bash.
+/// Probes each `(address, port)` from a host with bash's /dev/tcp, in one bash.
 ///
-/// Each probe is a forked subshell (no exec), and one watchdog kills those still connecting
-/// after `timeout_secs`. A host probes every peer, so the cost is quadratic in the fleet: an
-/// exec of `timeout` and `bash` per probe, one after the other, took seconds at 24 hosts.
+/// A host probes its peers, so the cost is quadratic in the fleet, and a fork per probe was
+/// most of a 48-host re-run. So the probes first run one after the other in a single process:
+/// an open or refused port answers at once. Only when that pass is still connecting after
+/// `timeout_secs` (a firewall dropping packets) is it stopped, and the targets it did not finish
+/// are probed again all at once, a forked subshell each, under the same deadline.
 /// Prints `open|refused|timeout ADDRESS PORT` per target, in order.
 pub fn probe_script(targets: &[(String, u16)], timeout_secs: u32) -> String {
     let body = format!(
-        r#"pids=""
+        r#"exec 4< <(
+  exec 2>/dev/null
+  echo "pid $BASHPID"
+  while [ $# -gt 1 ]; do
+    if : 3<>"/dev/tcp/$1/$2"; then echo "open $1 $2"; else echo "refused $1 $2"; fi
+    shift 2
+  done
+)
+read -r _ fast <&4
+( sleep {timeout_secs}; kill "$fast" ) >/dev/null 2>&1 </dev/null &
+dog=$!
+finished=0
+while read -r verdict address port <&4; do
+  echo "$verdict $address $port"; finished=$((finished + 1))
+done
+exec 4<&-
+kill "$dog" 2>/dev/null
+shift $((finished * 2))
+[ $# -gt 1 ] || exit 0
+pids=""
 while [ $# -gt 1 ]; do
   ( exec 3<>"/dev/tcp/$1/$2" ) 2>/dev/null </dev/null &
   pids="$pids $!:$1:$2"; shift 2
@@ -411,6 +432,7 @@ mod tests {
             markers: Markers::default(),
             listeners: vec![],
             clock_offset_secs: Some(0),
+            uid: Some(0),
         }
     }
 
@@ -518,20 +540,14 @@ mod tests {
 
     #[test]
     fn sudo_must_yield_uid_zero() {
-        let ok = Ok(Output {
-            exit_code: 0,
-            stdout: "0\n".into(),
-            stderr: String::new(),
-        });
-        assert_eq!(check_sudo(&ok, "deploy").status, CheckStatus::Pass);
-        let wrong = Ok(Output {
-            exit_code: 1,
-            stdout: String::new(),
-            stderr: "Sorry, try again.\nsudo: 3 incorrect password attempts".into(),
-        });
-        let c = check_sudo(&wrong, "deploy");
-        assert_eq!(c.status, CheckStatus::Fail);
-        assert!(c.fix.unwrap().contains("SCALR_SUDO_PASSWORD"));
+        assert_eq!(check_sudo(&Ok(Some(0)), "deploy").status, CheckStatus::Pass);
+        let not_root = check_sudo(&Ok(Some(1000)), "deploy");
+        assert_eq!(not_root.status, CheckStatus::Fail);
+        assert_eq!(not_root.detail, "commands run as uid 1000, not root");
+        assert_eq!(check_sudo(&Ok(None), "deploy").status, CheckStatus::Fail);
+        let wrong = check_sudo(&Err("sudo: 3 incorrect password attempts".into()), "deploy");
+        assert_eq!(wrong.status, CheckStatus::Fail);
+        assert!(wrong.fix.unwrap().contains("SCALR_SUDO_PASSWORD"));
     }
 
     #[test]
@@ -585,5 +601,60 @@ mod tests {
             ]
         );
         assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    }
+
+    /// A listener with a full accept queue drops new SYNs, as a firewall would: a connect to
+    /// it hangs. Built on loopback, so the test reaches nothing outside this machine.
+    fn black_hole() -> (std::net::TcpListener, u16, Vec<std::net::TcpStream>) {
+        use std::os::fd::AsRawFd;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        // std listens with a backlog of 128; shrink it to the minimum.
+        assert_eq!(unsafe { libc::listen(listener.as_raw_fd(), 0) }, 0);
+        let port = listener.local_addr().unwrap().port();
+        // Fill the queue; nothing ever accepts.
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            if let Ok(s) = std::net::TcpStream::connect_timeout(
+                &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+                std::time::Duration::from_millis(200),
+            ) {
+                held.push(s);
+            }
+        }
+        (listener, port, held)
+    }
+
+    #[test]
+    fn a_dropping_port_times_out_and_the_ports_after_it_are_still_probed() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let open = listener.local_addr().unwrap().port();
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let (_hole, dropping, _held) = black_hole();
+        let targets = vec![
+            ("127.0.0.1".to_string(), open),
+            ("127.0.0.1".to_string(), dropping),
+            ("127.0.0.1".to_string(), closed),
+            ("127.0.0.1".to_string(), open),
+        ];
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(probe_script(&targets, 1))
+            .output()
+            .unwrap();
+        let probes = parse_probes(&String::from_utf8_lossy(&out.stdout));
+        assert_eq!(
+            probes,
+            vec![
+                ("127.0.0.1".to_string(), open, Probe::Open),
+                ("127.0.0.1".to_string(), dropping, Probe::TimedOut),
+                ("127.0.0.1".to_string(), closed, Probe::Refused),
+                ("127.0.0.1".to_string(), open, Probe::Open),
+            ],
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

@@ -36,6 +36,20 @@ pub fn parse_status(output: &str) -> Vec<Service> {
         .collect()
 }
 
+const STATUS_EXIT: &str = "@@scalr-installer:status-exit ";
+
+/// The status output, its exit code, and what follows (the probes).
+fn split_verify_output(stdout: &str) -> (&str, i32, &str) {
+    match stdout.find(STATUS_EXIT) {
+        Some(at) => {
+            let rest = &stdout[at + STATUS_EXIT.len()..];
+            let (code, probes) = rest.split_once('\n').unwrap_or((rest, ""));
+            (&stdout[..at], code.trim().parse().unwrap_or(-1), probes)
+        }
+        None => (stdout, -1, ""),
+    }
+}
+
 pub fn status_command() -> String {
     format!("{SCALR_HOME}/bin/scalr-server-manage status")
 }
@@ -76,17 +90,6 @@ pub fn services_check(status_output: &str, exit_code: i32) -> CheckResult {
 
 pub fn run(ctx: &HostCtx) -> Result<Vec<CheckResult>, PhaseError> {
     let mut checks = Vec::new();
-    let out = ctx
-        .remote
-        .run(
-            &RemoteCommand::root(status_command(), ctx.timeouts.command),
-            &mut |_| {},
-        )
-        .map_err(|e| {
-            PhaseError::new(format!("reading service status on {}: {e}", ctx.host.name))
-        })?;
-    checks.push(services_check(&out.stdout, out.exit_code));
-
     let mut targets: Vec<(String, u16)> = ctx
         .host
         .needs
@@ -99,15 +102,28 @@ pub fn run(ctx: &HostCtx) -> Result<Vec<CheckResult>, PhaseError> {
             ctx.deployment.endpoint_port,
         ));
     }
+    // Status and probes in one command: one round trip per host.
+    let mut script = format!("{}\necho \"{STATUS_EXIT}$?\"\n", status_command());
     if !targets.is_empty() {
-        let out = ctx
-            .remote
-            .run(
-                &RemoteCommand::root(probe_script(&targets, 5), ctx.timeouts.command),
-                &mut |_| {},
-            )
-            .map_err(|e| PhaseError::new(format!("probing ports from {}: {e}", ctx.host.name)))?;
-        let probes = parse_probes(&out.stdout);
+        script.push_str(&probe_script(&targets, 5));
+    }
+    let out = ctx
+        .remote
+        .run(
+            &RemoteCommand::root(script, ctx.timeouts.command),
+            &mut |_| {},
+        )
+        .map_err(|e| {
+            PhaseError::new(format!(
+                "reading service status and probing ports on {}: {e}",
+                ctx.host.name
+            ))
+        })?;
+    let (status, status_exit, probes) = split_verify_output(&out.stdout);
+    checks.push(services_check(status, status_exit));
+
+    if !targets.is_empty() {
+        let probes = parse_probes(probes);
         let closed: Vec<String> = probes
             .iter()
             .filter(|(_, _, p)| *p != Probe::Open)
@@ -186,6 +202,16 @@ mod tests {
         );
         assert_eq!(c.status, CheckStatus::Fail);
         assert!(c.detail.contains("Not available yet!"));
+    }
+
+    #[test]
+    fn status_and_probes_come_back_in_one_output() {
+        let out = "scalr-mysql RUNNING pid 1, uptime 0:00:01\n@@scalr-installer:status-exit 3\nopen 127.0.0.1 3306\n";
+        let (status, code, probes) = split_verify_output(out);
+        assert_eq!(status, "scalr-mysql RUNNING pid 1, uptime 0:00:01\n");
+        assert_eq!(code, 3);
+        assert_eq!(parse_probes(probes).len(), 1);
+        assert_eq!(split_verify_output("cut short").1, -1);
     }
 
     #[test]
