@@ -103,6 +103,9 @@ pub fn run(cli: Cli) -> Result<(), CommandError> {
         Some(Command::Lab(cmd)) => Ok(crate::lab::cli::run(cmd)?),
         Some(Command::Check(args)) => engine(Operation::Check, &args.common, false, state_dir),
         Some(Command::Plan(args)) => engine(Operation::Plan, &args.common, false, state_dir),
+        Some(Command::Apply(args)) if args.dashboard => {
+            crate::app::interactive::apply_on_dashboard(&args, state_dir.as_deref())
+        }
         Some(Command::Apply(args)) => engine(Operation::Apply, &args.common, args.yes, state_dir),
         Some(Command::Status(args)) => engine(Operation::Status, &args.common, false, state_dir),
         Some(Command::Completions { shell }) => {

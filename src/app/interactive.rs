@@ -104,6 +104,39 @@ pub fn wizard(args: &WizardArgs, state_dir: Option<&Path>) -> Result<(), Command
     guided(args, state_dir, backend)
 }
 
+/// `apply --dashboard`: the headless command's plan and question, then the live dashboard.
+pub fn apply_on_dashboard(
+    args: &crate::engine::commands::ApplyArgs,
+    state_dir: Option<&Path>,
+) -> Result<(), CommandError> {
+    if !has_terminal() {
+        return Err(CommandError::BadInput(
+            "no terminal: --dashboard draws the run full-screen; without a terminal leave it out \
+             (progress lines) or add --json"
+                .into(),
+        ));
+    }
+    let loaded = profile::load(&args.common.profile)?;
+    if !args.yes {
+        let planned = crate::deploy::run(Operation::Plan, &args.common, false, state_dir)?;
+        if planned != ExitStatus::Success {
+            return finished(planned, Operation::Plan);
+        }
+        eprint!("Apply these changes? [y/N] ");
+        let mut answer = String::new();
+        let _ = std::io::stdin().read_line(&mut answer);
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            eprintln!("nothing was changed");
+            return Ok(());
+        }
+    }
+    let mut backend =
+        EngineBackend::new(state_dir.map(Path::to_path_buf), PathBuf::from("profiles"));
+    backend.concurrency = args.common.concurrency;
+    backend.ask_secrets(&loaded, true)?;
+    follow(Operation::Apply, &loaded, &backend)
+}
+
 /// The wizard, then what the operator chose.
 fn guided(
     args: &WizardArgs,

@@ -59,6 +59,10 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation (required when stdin is not a terminal).
     #[arg(long)]
     pub yes: bool,
+    /// Follow the run on the full-screen live dashboard (needs a terminal) instead of progress
+    /// bars; without --yes the plan is shown and confirmed first
+    #[arg(long, conflicts_with = "json")]
+    pub dashboard: bool,
 }
 
 /// `status`: installed version, services and drift per host; changes nothing.

@@ -329,5 +329,21 @@ fn a_re_run_changes_one_setting_and_sees_the_plan_before_applying_it() {
     assert_eq!(r.exit_code(SECS(30)), 0);
     let changed = std::fs::read_to_string(dir.join("profiles/e2e.toml")).unwrap();
     assert_ne!(changed, first);
+
+    // `apply --dashboard` without --yes: the plan, the question, then the live dashboard.
+    let mut d = Term::spawn(
+        &bin,
+        &["apply", "--profile", "profiles/e2e.toml", "--dashboard"],
+        &env,
+        &dir,
+    );
+    d.wait_for("Apply these changes? [y/N]", SECS(60));
+    d.keys("y");
+    d.keys(ENTER);
+    d.wait_for("Scalr Server — apply", SECS(30));
+    let at = d.wait_any(&["apply finished: success", "apply finished: "], SECS(120));
+    assert_eq!(at, 0, "the dashboard run did not succeed:\n{}", d.text());
+    d.keys("q");
+    assert_eq!(d.exit_code(SECS(30)), 0);
     fleet.down().unwrap();
 }
