@@ -59,9 +59,9 @@ pub struct UploadDir<'a> {
 
 /// One remote command writes a whole batch. Arguments: the backup stamp, the number of
 /// directories, `path mode` per directory, the sha256 of all files' bytes back to back, then
-/// `path mode group size sha256` per file. Stdin
-/// carries every file's bytes back to back, in that order; `head -c` (GNU coreutils reads no
-/// further than asked, in every release we support) splits them.
+/// `path mode group size sha256` per file. Stdin carries every file's bytes back to back, in
+/// that order; `head -c` splits them (GNU head reads no further than asked, in every coreutils
+/// release we support, 8.4 included).
 ///
 /// Nothing is moved into place until every file arrived whole and checked out, so a connection
 /// lost mid-stream changes no target. Results are printed before the renames: a connection lost
@@ -227,8 +227,7 @@ impl Read for Slices<'_> {
                 None => return Ok(0),
             }
         }
-        let n = self.current.read(buf)?;
-        Ok(n)
+        self.current.read(buf)
     }
 }
 
