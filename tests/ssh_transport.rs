@@ -7,6 +7,7 @@ use scalr_installer::profile::model::{HostKeyPolicy, HostSpec, HostSsh, SshSpec,
 use scalr_installer::ssh::{
     connect_with_retry, scan_host_key, HostKeyVerdict, HostSession, OutputLine, RemoteCommand,
     RetryPolicy, Secret, SshConfig, SshErrorKind, StaticCredentials, Stream, SudoFailure, Target,
+    UploadDir, UploadFile,
 };
 use sshd::{keygen, Agent, Sshd, SudoRule};
 use std::os::unix::fs::PermissionsExt;
@@ -576,6 +577,194 @@ fn uploads_are_atomic_exact_mode_and_keep_a_backup() {
     );
     assert_eq!(host.read_file(&format!("{p}.missing")).unwrap(), None);
     assert!(host.upload("relative/path", b"x", 0o600).is_err());
+}
+
+fn mode_of(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+fn upload_temps_in(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".scalr-upload"))
+        .collect()
+}
+
+#[test]
+fn a_batch_writes_every_file_in_one_command_with_modes_groups_and_backups() {
+    if Sshd::skip_unless_root(
+        "a_batch_writes_every_file_in_one_command_with_modes_groups_and_backups",
+    ) {
+        return;
+    }
+    let sshd = Sshd::start();
+    let mut host = root_session(&sshd);
+    let dir = sshd.dir.path().join("etc/scalr server/it's \"here\"");
+    let ssl = dir.join("ssl");
+    let (rb, secrets, key, odd) = (
+        dir.join("scalr-server.rb"),
+        dir.join("secrets 'x'.json"),
+        ssl.join("scalr.key"),
+        dir.join("line1\nline2 $(touch pwned)"),
+    );
+    let p = |path: &PathBuf| path.to_str().unwrap().to_string();
+    let (rb_p, secrets_p, key_p, odd_p, dir_p) = (p(&rb), p(&secrets), p(&key), p(&odd), p(&dir));
+    let config_dir = [UploadDir {
+        path: &dir_p,
+        mode: 0o755,
+    }];
+    let batch = |secret: &'static [u8]| {
+        [
+            UploadFile {
+                path: &rb_p,
+                contents: b"enable_all false\n",
+                mode: 0o644,
+                group: None,
+            },
+            UploadFile {
+                path: &secrets_p,
+                contents: secret,
+                mode: 0o600,
+                group: None,
+            },
+            UploadFile {
+                path: &key_p,
+                contents: b"-----BEGIN PRIVATE KEY-----\n",
+                mode: 0o640,
+                group: Some("daemon"),
+            },
+            UploadFile {
+                path: &odd_p,
+                contents: b"",
+                mode: 0o644,
+                group: None,
+            },
+        ]
+    };
+
+    let first = host
+        .upload_files(&config_dir, &batch(b"{\"root\":\"s3cret-1\"}"))
+        .unwrap();
+    assert!(
+        first.iter().all(|o| o.changed && o.backup.is_none()),
+        "{first:?}"
+    );
+    assert_eq!(std::fs::read(&secrets).unwrap(), b"{\"root\":\"s3cret-1\"}");
+    assert_eq!(std::fs::read(&odd).unwrap(), b"");
+    assert_eq!(
+        [
+            mode_of(&dir),
+            mode_of(&rb),
+            mode_of(&secrets),
+            mode_of(&key)
+        ],
+        [0o755, 0o644, 0o600, 0o640]
+    );
+    let key_meta = std::fs::metadata(&key).unwrap();
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::gid(&key_meta),
+        1,
+        "group daemon"
+    );
+    assert!(!dir.join("pwned").exists() && !std::path::Path::new("pwned").exists());
+
+    // Someone loosened modes and regrouped the key by hand; the secret changes.
+    std::fs::set_permissions(&rb, std::fs::Permissions::from_mode(0o666)).unwrap();
+    std::os::unix::fs::chown(&key, None, Some(0)).unwrap();
+    let second = host
+        .upload_files(&config_dir, &batch(b"{\"root\":\"s3cret-2\"}"))
+        .unwrap();
+    assert_eq!(
+        second.iter().map(|o| o.changed).collect::<Vec<_>>(),
+        [false, true, false, false]
+    );
+    assert_eq!(second[0].backup, None, "an unchanged file keeps no backup");
+    let backup = second[1].backup.clone().expect("the old secret is kept");
+    assert!(backup.starts_with(&format!("{secrets_p}.bak-")), "{backup}");
+    assert_eq!(std::fs::read(&backup).unwrap(), b"{\"root\":\"s3cret-1\"}");
+    assert_eq!(mode_of(std::path::Path::new(&backup)), 0o600);
+    assert_eq!(std::fs::read(&secrets).unwrap(), b"{\"root\":\"s3cret-2\"}");
+    assert_eq!((mode_of(&rb), mode_of(&secrets)), (0o644, 0o600));
+    let key_meta = std::fs::metadata(&key).unwrap();
+    assert_eq!(std::os::unix::fs::MetadataExt::gid(&key_meta), 1);
+    let backups: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".bak-"))
+        .collect();
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    assert!(upload_temps_in(&dir).is_empty() && upload_temps_in(&ssl).is_empty());
+
+    let bad_group = UploadFile {
+        path: &rb_p,
+        contents: b"x",
+        mode: 0o644,
+        group: Some("-r"),
+    };
+    assert!(host.upload_files(&[], &[bad_group]).is_err());
+    assert_eq!(std::fs::read(&rb).unwrap(), b"enable_all false\n");
+}
+
+#[test]
+fn a_batch_cut_off_mid_stream_changes_no_file_and_leaves_no_temp_file() {
+    if Sshd::skip_unless_root("a_batch_cut_off_mid_stream_changes_no_file_and_leaves_no_temp_file")
+    {
+        return;
+    }
+    let sshd = Sshd::start();
+    let mut host = root_session(&sshd);
+    let dir = sshd.dir.path().join("etc scalr");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (small, large) = (dir.join("scalr-server.rb"), dir.join("license.json"));
+    std::fs::write(&small, "old\n").unwrap();
+    let big: Vec<u8> = (0..64_000_000u32).map(|i| (i >> 7) as u8).collect();
+    let files = [
+        UploadFile {
+            path: small.to_str().unwrap(),
+            contents: b"new\n",
+            mode: 0o644,
+            group: None,
+        },
+        UploadFile {
+            path: large.to_str().unwrap(),
+            contents: &big,
+            mode: 0o600,
+            group: None,
+        },
+    ];
+    // Cut every connection once the large file is partly on the host.
+    let (cut, result) = std::thread::scope(|scope| {
+        let cutter = scope.spawn(|| {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while Instant::now() < deadline {
+                let in_flight = std::fs::read_dir(&dir).unwrap().flatten().any(|e| {
+                    e.file_name().to_string_lossy().starts_with(".scalr-upload")
+                        && e.metadata().map(|m| m.len() > 1_000_000).unwrap_or(false)
+                });
+                if in_flight {
+                    sshd.drop_connections();
+                    return true;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            false
+        });
+        let result = host.upload_files(&[], &files);
+        (cutter.join().unwrap(), result)
+    });
+    assert!(cut, "the transfer was never seen in flight");
+    assert!(result.is_err(), "{result:?}");
+    // The remote shell notices the end of its stdin and cleans up as it exits.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !upload_temps_in(&dir).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(upload_temps_in(&dir), Vec::<String>::new());
+    assert_eq!(std::fs::read(&small).unwrap(), b"old\n");
+    assert!(!large.exists());
 }
 
 #[test]

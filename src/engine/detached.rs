@@ -311,7 +311,7 @@ fn reconnect_until(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::remote::Output;
+    use crate::engine::remote::{Output, UploadDir, UploadFile, Uploaded};
     use std::io::{BufRead, BufReader, Read};
     use std::process::{Command, Stdio};
     use std::sync::atomic::{AtomicU32, Ordering};
@@ -384,6 +384,14 @@ mod tests {
         }
 
         fn upload(&self, _: &str, _: &[u8], _: u32) -> Result<(), RemoteError> {
+            unreachable!("detached steps do not upload")
+        }
+
+        fn upload_files(
+            &self,
+            _: &[UploadDir<'_>],
+            _: &[UploadFile<'_>],
+        ) -> Result<Vec<Uploaded>, RemoteError> {
             unreachable!("detached steps do not upload")
         }
 
@@ -564,6 +572,13 @@ mod tests {
             fn upload(&self, _: &str, _: &[u8], _: u32) -> Result<(), RemoteError> {
                 unreachable!()
             }
+            fn upload_files(
+                &self,
+                _: &[UploadDir<'_>],
+                _: &[UploadFile<'_>],
+            ) -> Result<Vec<Uploaded>, RemoteError> {
+                unreachable!()
+            }
             fn read_file(&self, _: &str) -> Result<Option<Vec<u8>>, RemoteError> {
                 unreachable!()
             }
@@ -608,6 +623,13 @@ mod tests {
             }
             fn upload(&self, p: &str, c: &[u8], m: u32) -> Result<(), RemoteError> {
                 self.0.upload(p, c, m)
+            }
+            fn upload_files(
+                &self,
+                d: &[UploadDir<'_>],
+                f: &[UploadFile<'_>],
+            ) -> Result<Vec<Uploaded>, RemoteError> {
+                self.0.upload_files(d, f)
             }
             fn read_file(&self, p: &str) -> Result<Option<Vec<u8>>, RemoteError> {
                 self.0.read_file(p)

@@ -1,6 +1,7 @@
 //! What the engine needs from a host connection. The `ssh` module's `HostSession` implements this
 //! through a thin adapter; the engine itself never sees ssh2.
 
+use crate::engine::desired::DesiredFile;
 use std::fmt;
 use std::time::Duration;
 
@@ -61,6 +62,56 @@ impl Output {
     }
 }
 
+/// One file of a batch upload, written as root.
+#[derive(Clone, Copy)]
+pub struct UploadFile<'a> {
+    pub path: &'a str,
+    pub contents: &'a [u8],
+    pub mode: u32,
+    /// A group that must own the file; created as a system group when the host lacks it.
+    pub group: Option<&'a str>,
+}
+
+impl<'a> From<&'a DesiredFile> for UploadFile<'a> {
+    fn from(file: &'a DesiredFile) -> Self {
+        UploadFile {
+            path: &file.path,
+            contents: &file.contents,
+            mode: file.mode,
+            group: file.group.as_deref(),
+        }
+    }
+}
+
+// Hand-written so contents (which may be a secret) never reach a log through `{:?}`.
+impl fmt::Debug for UploadFile<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UploadFile")
+            .field("path", &self.path)
+            .field("bytes", &self.contents.len())
+            .field("mode", &format_args!("{:o}", self.mode))
+            .field("group", &self.group)
+            .finish()
+    }
+}
+
+/// A directory a batch upload creates (with parents) when missing and gives exactly `mode`,
+/// before writing any file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadDir<'a> {
+    pub path: &'a str,
+    pub mode: u32,
+}
+
+/// What a batch upload did to one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uploaded {
+    /// False when the file already held these bytes (only mode and group were enforced).
+    pub changed: bool,
+    /// Where the previous, different version was kept.
+    pub backup: Option<String>,
+}
+
 /// Whether retrying could help: transient errors (a dropped connection, a timeout) are retried
 /// with backoff; fatal ones (authentication, host key, sudo password) never are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +168,16 @@ pub trait Remote: Send {
     /// Writes `contents` to `path` atomically (temp file + rename) with `mode`, as root, keeping the
     /// previous version as a backup beside it.
     fn upload(&self, path: &str, contents: &[u8], mode: u32) -> Result<(), RemoteError>;
+
+    /// Writes all `files` with one remote command, after creating `dirs`: each staged and checked
+    /// on the host, then all renamed into place only when every one arrived whole. Unchanged
+    /// files keep no backup and only get their mode and group. Outcomes follow the order of
+    /// `files`.
+    fn upload_files(
+        &self,
+        dirs: &[UploadDir<'_>],
+        files: &[UploadFile<'_>],
+    ) -> Result<Vec<Uploaded>, RemoteError>;
 
     /// Reads a file as root; `Ok(None)` when it does not exist.
     fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>, RemoteError>;

@@ -16,7 +16,7 @@ use crate::engine::phases::{
     Need, PhaseError, Timeouts,
 };
 use crate::engine::plan::{self, HostPlan};
-use crate::engine::remote::{Connector, ErrorKind, Remote, RemoteCommand};
+use crate::engine::remote::{Connector, ErrorKind, Remote, RemoteCommand, UploadFile};
 use crate::engine::scheduler::{dependencies, run_parallel, run_waves};
 use crate::topology::OsId;
 use std::collections::BTreeMap;
@@ -803,22 +803,26 @@ impl Engine<'_> {
                 "{first} completed the secrets file (the package adds its TLS keys); every host receives that file"
             ),
         });
-        for host in &ready {
+        // Every host at once: one upload each, and nothing else waits on one host's round trip.
+        let rewritten = run_parallel(&ready, self.concurrency(), self.cancel, |host| {
             let Some(file) = secrets_of(&rendered, host) else {
-                continue;
+                return HostOutcome::Succeeded;
             };
-            let guard = sessions.lock().unwrap();
-            let Some(s) = guard.get(host) else { continue };
-            if let Err(e) = s.remote.upload(&file.path, &file.contents, file.mode) {
-                prepared.insert(
-                    host.clone(),
-                    HostOutcome::Failed {
+            self.with_host(sessions, host, |ctx, _| {
+                ctx.remote
+                    .upload_files(&[], &[UploadFile::from(&file)])
+                    .map(|_| ())
+                    .map_err(|e| HostOutcome::Failed {
                         phase: Phase::Config,
                         error: format!("writing the completed secrets file on {host}: {e}"),
                         remote_log: None,
                         last_lines: Vec::new(),
-                    },
-                );
+                    })
+            })
+        });
+        for (host, outcome) in rewritten {
+            if !matches!(outcome, HostOutcome::Succeeded) {
+                prepared.insert(host, outcome);
             }
         }
         for p in &mut plans {

@@ -10,7 +10,9 @@ use crate::engine::events::{
 };
 use crate::engine::phases::Timeouts;
 use crate::engine::plan::sha256_hex;
-use crate::engine::remote::{Connector, Output, Remote, RemoteCommand, RemoteError};
+use crate::engine::remote::{
+    Connector, Output, Remote, RemoteCommand, RemoteError, UploadDir, UploadFile, Uploaded,
+};
 use crate::engine::run::Engine;
 use crate::topology::{Module, OsId};
 use std::collections::BTreeMap;
@@ -207,6 +209,31 @@ impl Remote for FakeHost {
         s.files.insert(path.into(), (contents.to_vec(), mode));
         s.uploads.push(path.into());
         Ok(())
+    }
+
+    fn upload_files(
+        &self,
+        dirs: &[UploadDir<'_>],
+        files: &[UploadFile<'_>],
+    ) -> Result<Vec<Uploaded>, RemoteError> {
+        let mut s = self.state.lock().unwrap();
+        for dir in dirs {
+            s.commands.push(format!("mkdir -p {}", dir.path));
+        }
+        Ok(files
+            .iter()
+            .map(|f| {
+                let previous = s.files.insert(f.path.into(), (f.contents.to_vec(), f.mode));
+                s.uploads.push(f.path.into());
+                let changed = previous.as_ref().map(|(c, _)| c.as_slice()) != Some(f.contents);
+                Uploaded {
+                    changed,
+                    backup: previous
+                        .filter(|_| changed)
+                        .map(|_| format!("{}.bak-fake", f.path)),
+                }
+            })
+            .collect())
     }
 
     fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>, RemoteError> {

@@ -5,7 +5,10 @@
 //! rule: whatever can heal by itself (a refused or dropped connection, a timeout) is retryable;
 //! a host key, login, sudo or command problem never is.
 
-use crate::engine::remote::{Connector, ErrorKind, Output, Remote, RemoteCommand, RemoteError};
+use crate::engine::remote::{
+    Connector, ErrorKind, Output, Remote, RemoteCommand, RemoteError, UploadDir, UploadFile,
+    Uploaded,
+};
 use crate::profile::model::HostKeyPolicy;
 use crate::profile::LoadedProfile;
 use crate::ssh::{self, Credentials, HostSession, SshConfig, SshError, SshErrorKind, Target};
@@ -139,6 +142,37 @@ impl Remote for SshRemote {
     fn upload(&self, path: &str, contents: &[u8], mode: u32) -> Result<(), RemoteError> {
         self.with_session(|s| s.upload(path, contents, mode))
             .map(|_| ())
+    }
+
+    fn upload_files(
+        &self,
+        dirs: &[UploadDir<'_>],
+        files: &[UploadFile<'_>],
+    ) -> Result<Vec<Uploaded>, RemoteError> {
+        let dirs: Vec<ssh::UploadDir> = dirs
+            .iter()
+            .map(|d| ssh::UploadDir {
+                path: d.path,
+                mode: d.mode,
+            })
+            .collect();
+        let files: Vec<ssh::UploadFile> = files
+            .iter()
+            .map(|f| ssh::UploadFile {
+                path: f.path,
+                contents: f.contents,
+                mode: f.mode,
+                group: f.group,
+            })
+            .collect();
+        let outcomes = self.with_session(|s| s.upload_files(&dirs, &files))?;
+        Ok(outcomes
+            .into_iter()
+            .map(|o| Uploaded {
+                changed: o.changed,
+                backup: o.backup,
+            })
+            .collect())
     }
 
     fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>, RemoteError> {

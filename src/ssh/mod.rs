@@ -39,4 +39,4 @@ pub use quote::{sh_quote, sh_script, QuoteError, ShellCommand};
 pub use retry::{connect_with_retry, with_retry, RetryPolicy};
 pub use session::{scan_host_key, HostKeyReport, HostKeyVerdict, HostSession, ScannedHostKey};
 pub use target::Target;
-pub use upload::UploadOutcome;
+pub use upload::{UploadDir, UploadFile, UploadOutcome};

@@ -15,62 +15,172 @@ use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-/// What an upload did.
+/// What an upload did to one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadOutcome {
-    /// False when the file already held exactly these bytes (only its mode was enforced).
+    /// False when the file already held exactly these bytes (only its mode and group were
+    /// enforced).
     pub changed: bool,
     /// Where the previous version was kept, when there was one and it differed.
     pub backup: Option<String>,
 }
 
+/// One file of a batch: written as root, atomically, with exactly `mode`.
+#[derive(Clone, Copy)]
+pub struct UploadFile<'a> {
+    /// Absolute path on the host.
+    pub path: &'a str,
+    pub contents: &'a [u8],
+    pub mode: u32,
+    /// A group that must own the file (root's otherwise); created as a system group when the
+    /// host lacks it.
+    pub group: Option<&'a str>,
+}
+
+// Hand-written so contents (which may be a secret) never reach a log through `{:?}`.
+impl std::fmt::Debug for UploadFile<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UploadFile")
+            .field("path", &self.path)
+            .field("bytes", &self.contents.len())
+            .field("mode", &format_args!("{:o}", self.mode))
+            .field("group", &self.group)
+            .finish()
+    }
+}
+
+/// A directory a batch makes sure of before any file: created with its parents when missing,
+/// then given exactly `mode`.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadDir<'a> {
+    pub path: &'a str,
+    pub mode: u32,
+}
+
+/// One remote command writes a whole batch. Arguments: the backup stamp, the number of
+/// directories, `path mode` per directory, the sha256 of all files' bytes back to back, then
+/// `path mode group size sha256` per file. Stdin carries every file's bytes back to back, in
+/// that order; `head -c` splits them (GNU head reads no further than asked, in every coreutils
+/// release we support, 8.4 included).
+///
+/// Nothing is moved into place until every file arrived whole and checked out, so a connection
+/// lost mid-stream changes no target. Results are printed before the renames: a connection lost
+/// while printing still changes nothing, and the renames themselves ignore hangups.
+///
+/// Every process the script starts costs a fork and exec, which on a busy host adds up to more
+/// than the round trip this batch saves: one checksum covers all files, and sizes are only
+/// counted to explain a failed check (or when the host has no sha256sum).
 const UPLOAD_SCRIPT: &str = r#"set -e
-dst=$1; mode=$2; stamp=$3
-dir=$(dirname -- "$dst")
-mkdir -p -- "$dir"
-umask 077
+stamp=$1; ndirs=$2; shift 2
+while [ "$ndirs" -gt 0 ]; do
+  [ -d "$1" ] || mkdir -p -- "$1"
+  chmod "$2" "$1"; shift 2; ndirs=$((ndirs - 1))
+done
+all_sha=$1; shift
+n=$(($# / 5))
+each_file() {
+  fn=$1; shift; i=0
+  while [ "$#" -ge 5 ]; do "$fn" "$i" "$1" "$2" "$3" "$4" "$5"; shift 5; i=$((i + 1)); done
+}
 # Temp files carry the pid of the shell that writes them. A shell killed outright (SIGKILL, or
 # its session torn down) cannot clean up: its leftovers are swept here, and only those — a
 # concurrent upload's shell is still alive.
-for f in "$dir"/.scalr-upload.*; do
-  [ -e "$f" ] || continue
-  owner=${f##*/.scalr-upload.}; owner=${owner%%.*}
-  case $owner in
-    ''|*[!0-9]*) rm -f -- "$f" ;;
-    *) kill -0 "$owner" 2>/dev/null || rm -f -- "$f" ;;
-  esac
-done
-tmp=$(mktemp "$dir/.scalr-upload.$$.XXXXXX")
-trap 'rm -f -- "$tmp"' EXIT
+make_parent() {
+  dir=${2%/*}; [ -n "$dir" ] || dir=/
+  [ -d "$dir" ] || mkdir -p -- "$dir"
+  for f in "$dir"/.scalr-upload.*; do
+    [ -e "$f" ] || continue
+    owner=${f##*/.scalr-upload.}; owner=${owner%%.*}
+    case $owner in
+      ''|*[!0-9]*) rm -f -- "$f" ;;
+      *) kill -0 "$owner" 2>/dev/null || rm -f -- "$f" ;;
+    esac
+  done
+}
+each_file make_parent "$@"
+cleanup() {
+  k=0
+  while [ "$k" -lt "$n" ]; do
+    eval "t=\${tmp_$k-}"; [ -z "$t" ] || rm -f -- "$t"; k=$((k + 1))
+  done
+}
+trap cleanup EXIT
 # A lost connection closes our stdout/stderr: the next write raises SIGPIPE (and a hangup may
-# come). Dying of a signal would skip the EXIT trap in dash, leaving the temp file behind.
+# come). Dying of a signal would skip the EXIT trap in dash, leaving temp files behind.
 trap 'exit 1' HUP INT TERM PIPE
-cat > "$tmp"
+have_sha=no; command -v sha256sum >/dev/null 2>&1 && have_sha=yes
+have_cmp=no; command -v cmp >/dev/null 2>&1 && have_cmp=yes
+umask 077
+stage() {
+  dir=${2%/*}; [ -n "$dir" ] || dir=/
+  tmp=$(mktemp "$dir/.scalr-upload.$$.XXXXXX")
+  eval "tmp_$1=\$tmp"
+  head -c "$5" > "$tmp"
+}
+each_file stage "$@"
+exec < /dev/null
 # A connection lost mid-transfer ends stdin early: never move a truncated file into place.
-size=$(wc -c < "$tmp" | tr -d ' ')
-if [ "$size" != "$4" ]; then echo "received $size of $4 bytes" >&2; exit 1; fi
-if command -v sha256sum >/dev/null 2>&1; then
-  sum=$(sha256sum < "$tmp" | cut -d' ' -f1)
-  if [ "$sum" != "$5" ]; then echo "checksum mismatch after transfer" >&2; exit 1; fi
+check_size() {
+  eval "tmp=\$tmp_$1"
+  size=$(wc -c < "$tmp"); size=${size##* }
+  if [ "$size" != "$5" ]; then echo "$2: received $size of $5 bytes" >&2; exit 1; fi
+}
+all_temps() {
+  set --; k=0
+  while [ "$k" -lt "$n" ]; do eval "set -- \"\$@\" \"\$tmp_$k\""; k=$((k + 1)); done
+  cat -- "$@"
+}
+verified=no
+if [ "$have_sha" = yes ] && [ "$n" -gt 0 ]; then
+  sum=$(all_temps | sha256sum)
+  [ "${sum%% *}" != "$all_sha" ] || verified=yes
 fi
-same=no
-if [ -f "$dst" ]; then
-  if command -v cmp >/dev/null 2>&1; then
-    cmp -s -- "$tmp" "$dst" && same=yes
-  elif command -v sha256sum >/dev/null 2>&1; then
-    [ "$(sha256sum < "$dst" | cut -d' ' -f1)" = "$5" ] && same=yes
+if [ "$verified" = no ]; then
+  each_file check_size "$@"
+  if [ "$have_sha" = yes ] && [ "$n" -gt 0 ]; then
+    echo "checksum mismatch after transfer" >&2; exit 1
   fi
 fi
-if [ "$same" = yes ]; then chmod "$mode" "$dst"; echo unchanged; exit 0; fi
-if [ -f "$dst" ]; then
-  chown --reference="$dst" -- "$tmp" 2>/dev/null || true
-  cp -p -- "$dst" "$dst.bak-$stamp"
-  echo "backup $dst.bak-$stamp"
-fi
-chmod "$mode" "$tmp"
-mv -f -- "$tmp" "$dst"
+prepare() {
+  eval "tmp=\$tmp_$1"
+  if [ -n "$4" ]; then
+    getent group "$4" >/dev/null || groupadd -r "$4"
+  fi
+  same=no
+  if [ -f "$2" ]; then
+    if [ "$have_cmp" = yes ]; then
+      cmp -s -- "$tmp" "$2" && same=yes
+    elif [ "$have_sha" = yes ]; then
+      sum=$(sha256sum < "$2"); [ "${sum%% *}" = "$6" ] && same=yes
+    fi
+  fi
+  eval "same_$1=$same"
+  [ "$same" = no ] || return 0
+  if [ -f "$2" ]; then chown --reference="$2" -- "$tmp" 2>/dev/null || true; fi
+  [ -z "$4" ] || chgrp "$4" "$tmp"
+  chmod "$3" "$tmp"
+}
+each_file prepare "$@"
+report() {
+  eval "same=\$same_$1"
+  if [ "$same" = yes ]; then echo "$1 unchanged"
+  elif [ -f "$2" ]; then cp -p -- "$2" "$2.bak-$stamp"; echo "$1 changed backup"
+  else echo "$1 changed"; fi
+}
+each_file report "$@"
+trap '' HUP INT TERM PIPE
+commit() {
+  eval "tmp=\$tmp_$1 same=\$same_$1"
+  if [ "$same" = yes ]; then
+    [ -z "$4" ] || chgrp "$4" "$2"
+    chmod "$3" "$2"
+    rm -f -- "$tmp"
+  else
+    mv -f -- "$tmp" "$2"
+  fi
+}
+each_file commit "$@"
 trap - EXIT
-echo changed
 "#;
 
 /// Timeout for a transfer: generous, scaled by size (1 MiB/s is a slow WAN).
@@ -82,6 +192,45 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// What the script needs to know about a file before its bytes arrive.
+struct Entry<'a> {
+    path: &'a str,
+    mode: u32,
+    group: Option<&'a str>,
+    size: u64,
+    sha256: String,
+}
+
+/// Group names as `groupadd` accepts them; anything else (a leading `-`) could be read as an
+/// option.
+fn is_group_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && name.len() <= 32
+}
+
+/// Reads several byte slices one after another, without copying them into one buffer (they
+/// may be secrets, and copies would need wiping).
+struct Slices<'a> {
+    parts: std::slice::Iter<'a, UploadFile<'a>>,
+    current: &'a [u8],
+}
+
+impl Read for Slices<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.parts.next() {
+                Some(file) => self.current = file.contents,
+                None => return Ok(0),
+            }
+        }
+        self.current.read(buf)
+    }
+}
+
 impl HostSession {
     /// Write `contents` to the absolute `path` with exactly `mode` (e.g. `0o600` for secrets),
     /// atomically, creating directories and keeping a backup of a different previous version.
@@ -91,14 +240,45 @@ impl HostSession {
         contents: &[u8],
         mode: u32,
     ) -> Result<UploadOutcome, SshError> {
-        let digest = hex(&Sha256::digest(contents));
-        self.upload_stream(
+        let file = UploadFile {
             path,
-            &mut &contents[..],
-            contents.len() as u64,
-            &digest,
+            contents,
             mode,
-        )
+            group: None,
+        };
+        let mut outcomes = self.upload_files(&[], &[file])?;
+        Ok(outcomes.remove(0))
+    }
+
+    /// Write several files with one remote command (one round trip however many files), after
+    /// making sure of `dirs`. Each file is staged next to its target under `umask 077`, checked
+    /// (size, sha256), given its mode and group; only when every file checked out are they
+    /// renamed into place. Outcomes come back in the order of `files`.
+    pub fn upload_files(
+        &mut self,
+        dirs: &[UploadDir<'_>],
+        files: &[UploadFile<'_>],
+    ) -> Result<Vec<UploadOutcome>, SshError> {
+        if dirs.is_empty() && files.is_empty() {
+            return Ok(Vec::new());
+        }
+        let entries: Vec<Entry> = files
+            .iter()
+            .map(|f| Entry {
+                path: f.path,
+                mode: f.mode,
+                group: f.group,
+                size: f.contents.len() as u64,
+                sha256: hex(&Sha256::digest(f.contents)),
+            })
+            .collect();
+        let mut all = Sha256::new();
+        files.iter().for_each(|f| all.update(f.contents));
+        let mut input = Slices {
+            parts: files.iter(),
+            current: &[],
+        };
+        self.upload_batch(dirs, &entries, &hex(&all.finalize()), &mut input)
     }
 
     /// `upload` for a local file (e.g. a package), streamed rather than read into memory.
@@ -120,21 +300,33 @@ impl HostSession {
             &mut hasher,
         )
         .map_err(local_error)?;
-        let digest = hex(&hasher.finalize());
+        let sha256 = hex(&hasher.finalize());
+        let entry = Entry {
+            path,
+            mode,
+            group: None,
+            size,
+            sha256: sha256.clone(),
+        };
         let mut file = std::fs::File::open(local).map_err(local_error)?;
-        self.upload_stream(path, &mut file, size, &digest, mode)
+        let mut outcomes = self.upload_batch(&[], &[entry], &sha256, &mut file)?;
+        Ok(outcomes.remove(0))
     }
 
-    fn upload_stream(
+    /// `all_sha256` is the digest of every entry's bytes back to back, as `input` yields them.
+    fn upload_batch(
         &mut self,
-        path: &str,
+        dirs: &[UploadDir<'_>],
+        entries: &[Entry<'_>],
+        all_sha256: &str,
         input: &mut dyn Read,
-        size: u64,
-        sha256: &str,
-        mode: u32,
-    ) -> Result<UploadOutcome, SshError> {
+    ) -> Result<Vec<UploadOutcome>, SshError> {
         let host = self.target.name.clone();
-        let fail = |reason: String| {
+        let what = match entries {
+            [one] => one.path.to_string(),
+            _ => format!("{} files", entries.len()),
+        };
+        let fail = |path: &str, reason: String| {
             SshError::new(
                 &host,
                 SshErrorKind::Transfer {
@@ -143,46 +335,48 @@ impl HostSession {
                 },
             )
         };
-        if !path.starts_with('/') {
-            return Err(fail("the remote path must be absolute".into()));
+        let stamp = backup_stamp();
+        let mut args = vec![stamp.clone(), dirs.len().to_string()];
+        for dir in dirs {
+            if !dir.path.starts_with('/') {
+                return Err(fail(dir.path, "the remote path must be absolute".into()));
+            }
+            if dir.mode > 0o7777 {
+                return Err(fail(dir.path, format!("{:o} is not a mode", dir.mode)));
+            }
+            args.extend([dir.path.to_string(), format!("{:04o}", dir.mode)]);
         }
-        if mode > 0o7777 {
-            return Err(fail(format!("{mode:o} is not a file mode")));
+        args.push(all_sha256.to_string());
+        for e in entries {
+            if !e.path.starts_with('/') || e.path.ends_with('/') {
+                return Err(fail(
+                    e.path,
+                    "the remote path must be an absolute file path".into(),
+                ));
+            }
+            if e.mode > 0o7777 {
+                return Err(fail(e.path, format!("{:o} is not a file mode", e.mode)));
+            }
+            if let Some(group) = e.group.filter(|g| !is_group_name(g)) {
+                return Err(fail(e.path, format!("{group:?} is not a group name")));
+            }
+            args.extend([
+                e.path.to_string(),
+                format!("{:04o}", e.mode),
+                e.group.unwrap_or_default().to_string(),
+                e.size.to_string(),
+                e.sha256.clone(),
+            ]);
         }
-        let script = sh_script(
-            UPLOAD_SCRIPT,
-            [
-                path,
-                &format!("{mode:04o}"),
-                &backup_stamp(),
-                &size.to_string(),
-                sha256,
-            ],
-        )
-        .map_err(|e| fail(e.to_string()))?;
-        let cmd =
-            RemoteCommand::new(format!("upload of {path}"), script).timeout(transfer_timeout(size));
+        let script = sh_script(UPLOAD_SCRIPT, &args).map_err(|e| fail(&what, e.to_string()))?;
+        let total: u64 = entries.iter().map(|e| e.size).sum();
+        let cmd = RemoteCommand::new(format!("upload of {what}"), script)
+            .timeout(transfer_timeout(total));
         let out = self.run_with_input(&cmd, input, &mut |_| {})?;
         if !out.success() {
-            return Err(fail(out.stderr_text().trim().to_string()));
+            return Err(fail(&what, out.stderr_text().trim().to_string()));
         }
-        let stdout = out.stdout_text();
-        let mut outcome = UploadOutcome {
-            changed: false,
-            backup: None,
-        };
-        for line in stdout.lines() {
-            match line {
-                "changed" => outcome.changed = true,
-                "unchanged" => outcome.changed = false,
-                _ => {
-                    if let Some(b) = line.strip_prefix("backup ") {
-                        outcome.backup = Some(b.to_string());
-                    }
-                }
-            }
-        }
-        Ok(outcome)
+        parse_outcomes(&out.stdout_text(), entries, &stamp).map_err(|reason| fail(&what, reason))
     }
 
     /// Read a whole remote file (as root when the target uses sudo). `Ok(None)` when it does
@@ -211,6 +405,39 @@ impl HostSession {
     }
 }
 
+/// One line per file, `<index> unchanged|changed|changed backup`; every file must be reported.
+fn parse_outcomes(
+    stdout: &str,
+    entries: &[Entry<'_>],
+    stamp: &str,
+) -> Result<Vec<UploadOutcome>, String> {
+    let mut outcomes: Vec<Option<UploadOutcome>> = vec![None; entries.len()];
+    for line in stdout.lines() {
+        let mut words = line.split(' ');
+        let Some(i) = words
+            .next()
+            .and_then(|w| w.parse::<usize>().ok())
+            .filter(|i| *i < entries.len())
+        else {
+            continue;
+        };
+        let changed = words.next() == Some("changed");
+        let backup = words.next() == Some("backup");
+        outcomes[i] = Some(UploadOutcome {
+            changed,
+            backup: backup.then(|| format!("{}.bak-{stamp}", entries[i].path)),
+        });
+    }
+    let reported = outcomes.iter().filter(|o| o.is_some()).count();
+    if reported != entries.len() {
+        return Err(format!(
+            "the host reported {reported} of {} files as written",
+            entries.len()
+        ));
+    }
+    Ok(outcomes.into_iter().flatten().collect())
+}
+
 /// `20261127T010357Z`: sortable, and unique enough for one upload per second per file.
 fn backup_stamp() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now())
@@ -226,43 +453,140 @@ mod tests {
     use std::io::Write;
     use std::process::{Command, Stdio};
 
-    /// Run the upload script locally, as the remote sh would.
-    fn run_script(dst: &Path, data: &[u8], size: u64, sha: &str) -> std::process::Output {
-        let mut child = Command::new("sh")
+    /// The shells the script must work in: dash (Debian, Ubuntu) and bash (RHEL/CentOS `sh`).
+    const SHELLS: [&str; 2] = ["dash", "bash"];
+
+    /// Run the upload script locally, as the remote sh would, feeding `stdin` (which may be cut
+    /// short of what `files` announce).
+    fn run_script(shell: &str, files: &[(&Path, &[u8])], stdin: &[u8]) -> std::process::Output {
+        let all: Vec<u8> = files.iter().flat_map(|(_, c)| c.iter().copied()).collect();
+        let mut args = vec![
+            "20260101T000000Z".to_string(),
+            "0".to_string(),
+            hex(&Sha256::digest(&all)),
+        ];
+        for (path, contents) in files {
+            args.extend([
+                path.to_str().unwrap().to_string(),
+                "0600".into(),
+                String::new(),
+                contents.len().to_string(),
+                hex(&Sha256::digest(contents)),
+            ]);
+        }
+        let mut child = Command::new(shell)
             .arg("-c")
             .arg(UPLOAD_SCRIPT)
             .arg("sh")
-            .arg(dst)
-            .args(["0600", "20260101T000000Z", &size.to_string(), sha])
+            .args(&args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(data).unwrap();
+        // The script may stop reading early (a checksum mismatch): a broken pipe is expected.
+        let _ = child.stdin.take().unwrap().write_all(stdin);
         child.wait_with_output().unwrap()
     }
 
-    #[test]
-    fn a_truncated_transfer_never_replaces_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let dst = dir.path().join("scalr-server.rb");
-        std::fs::write(&dst, "old\n").unwrap();
-        let full = b"new contents\n";
-        let sha = hex(&Sha256::digest(full));
-        let out = run_script(&dst, &full[..5], full.len() as u64, &sha);
-        assert!(!out.status.success());
-        assert!(String::from_utf8_lossy(&out.stderr).contains("received 5 of 13 bytes"));
-        assert_eq!(std::fs::read(&dst).unwrap(), b"old\n");
-        let out = run_script(&dst, b"NEW contents\n", full.len() as u64, &sha);
-        assert!(String::from_utf8_lossy(&out.stderr).contains("checksum mismatch"));
-        assert_eq!(std::fs::read(&dst).unwrap(), b"old\n");
-        let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
-        assert_eq!(leftovers, 1, "temporary files were removed");
-        let out = run_script(&dst, full, full.len() as u64, &sha);
-        assert!(out.status.success());
-        assert_eq!(std::fs::read(&dst).unwrap(), full);
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
     }
+
+    #[test]
+    fn a_truncated_or_corrupted_batch_changes_no_file() {
+        for shell in SHELLS {
+            let dir = tempfile::tempdir().unwrap();
+            let (a, b) = (dir.path().join("a.rb"), dir.path().join("b b.json"));
+            std::fs::write(&a, "old a\n").unwrap();
+            std::fs::write(&b, "old b\n").unwrap();
+            let (new_a, new_b): (&[u8], &[u8]) = (b"new a\n", b"new contents of b\n");
+            let files = [(a.as_path(), new_a), (b.as_path(), new_b)];
+            let whole = [new_a, new_b].concat();
+
+            // The stream ends inside the second file: the first, complete, is not moved either.
+            let out = run_script(shell, &files, &whole[..10]);
+            assert!(!out.status.success(), "{shell}");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("received 4 of 18 bytes"), "{shell}: {err}");
+            assert_eq!(std::fs::read(&a).unwrap(), b"old a\n", "{shell}");
+            assert_eq!(names_in(dir.path()), ["a.rb", "b b.json"], "{shell}");
+
+            let mut corrupt = whole.clone();
+            *corrupt.last_mut().unwrap() = b'!';
+            let out = run_script(shell, &files, &corrupt);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("checksum mismatch"), "{shell}: {err}");
+            assert_eq!(std::fs::read(&a).unwrap(), b"old a\n", "{shell}");
+            assert_eq!(names_in(dir.path()), ["a.rb", "b b.json"], "{shell}");
+
+            let out = run_script(shell, &files, &whole);
+            assert!(out.status.success(), "{shell}: {:?}", out);
+            assert_eq!(std::fs::read(&a).unwrap(), new_a, "{shell}");
+            assert_eq!(std::fs::read(&b).unwrap(), new_b, "{shell}");
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                "0 changed backup\n1 changed backup\n",
+                "{shell}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_file_is_reported_in_order_and_unchanged_ones_keep_no_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("new"), dir.path().join("same"));
+        std::fs::write(&b, "same\n").unwrap();
+        let out = run_script(
+            "dash",
+            &[(a.as_path(), b"fresh\n"), (b.as_path(), b"same\n")],
+            b"fresh\nsame\n",
+        );
+        assert!(out.status.success(), "{out:?}");
+        let entries: Vec<Entry> = [a.to_str().unwrap(), b.to_str().unwrap()]
+            .into_iter()
+            .map(|path| Entry {
+                path,
+                mode: 0o600,
+                group: None,
+                size: 0,
+                sha256: String::new(),
+            })
+            .collect();
+        let outcomes =
+            parse_outcomes(&String::from_utf8_lossy(&out.stdout), &entries, "S").unwrap();
+        assert_eq!(
+            outcomes,
+            [
+                UploadOutcome {
+                    changed: true,
+                    backup: None
+                },
+                UploadOutcome {
+                    changed: false,
+                    backup: None
+                }
+            ]
+        );
+        assert_eq!(names_in(dir.path()), ["new", "same"]);
+        let missing = parse_outcomes("0 changed\n", &entries, "S").unwrap_err();
+        assert!(missing.contains("1 of 2"), "{missing}");
+    }
+
+    #[test]
+    fn group_names_that_could_be_options_are_refused() {
+        assert!(is_group_name("scalr-app"));
+        assert!(is_group_name("_ssl.certs"));
+        assert!(!is_group_name("-r"));
+        assert!(!is_group_name("a b"));
+        assert!(!is_group_name(""));
+    }
+
     #[test]
     fn backup_names_sort_by_time() {
         let s = backup_stamp();

@@ -140,6 +140,17 @@ impl Sshd {
         }
     }
 
+    /// SIGKILL every session's sshd (not the listener, not the commands): every connection drops
+    /// at once, as when a network link dies, and the commands see their stdin end.
+    pub fn drop_connections(&self) {
+        for pid in self.process_tree().into_iter().skip(1) {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            if comm.trim() == "sshd" || comm.trim().starts_with("sshd-") {
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()
     }

@@ -1,11 +1,12 @@
-//! Phase 6, config files: writes each changed file atomically (the `Remote` uploads to a temp file
-//! and renames, keeping the previous version as a backup), with its mode (secrets 0600).
+//! Phase 6, config files: writes every changed file with one remote command (the `Remote` stages
+//! each to a temp file, checks it, and renames them all into place only when all arrived whole,
+//! keeping the previous versions as backups), with its mode (secrets 0600) and group.
 
 use crate::engine::desired::{DesiredFile, CONFIG_DIR};
 use crate::engine::events::{EventKind, Stream};
 use crate::engine::phases::{HostCtx, Need, PhaseError};
 use crate::engine::plan::FileAction;
-use crate::engine::remote::quote;
+use crate::engine::remote::{UploadDir, UploadFile};
 
 pub fn need(actions: &[FileAction]) -> Need {
     if actions.is_empty() {
@@ -16,35 +17,27 @@ pub fn need(actions: &[FileAction]) -> Need {
 }
 
 pub fn run(ctx: &HostCtx, files: &[DesiredFile], actions: &[FileAction]) -> Result<(), PhaseError> {
-    ctx.run_checked(
-        "creating the configuration directory",
-        format!("mkdir -p {0} && chmod 755 {0}", quote(CONFIG_DIR)),
-    )?;
-    for action in actions {
-        let Some(file) = files.iter().find(|f| f.path == action.path) else {
-            continue;
-        };
-        ctx.remote
-            .upload(&file.path, &file.contents, file.mode)
-            .map_err(|e| {
-                PhaseError::new(format!("writing {} on {}: {e}", file.path, ctx.host.name))
-            })?;
-        if let Some(group) = &file.group {
-            // Scalr's first reconfigure creates its groups, but the file must be readable by
-            // the group before that: create it as a system group now; reconfigure reuses it.
-            let group = quote(group);
-            ctx.run_checked(
-                &format!(
-                    "giving {} to group {}",
-                    file.path,
-                    file.group.as_deref().unwrap_or_default()
-                ),
-                format!(
-                    "getent group {group} >/dev/null || groupadd -r {group}; chgrp {group} {}",
-                    quote(&file.path)
-                ),
-            )?;
-        }
+    let writes: Vec<(&FileAction, &DesiredFile)> = actions
+        .iter()
+        .filter_map(|a| files.iter().find(|f| f.path == a.path).map(|f| (a, f)))
+        .collect();
+    // Scalr's first reconfigure creates its groups, but a file must be readable by its group
+    // before that: the upload creates a missing group as a system group; reconfigure reuses it.
+    let uploads: Vec<UploadFile> = writes.iter().map(|(_, f)| UploadFile::from(*f)).collect();
+    // Every Scalr service reads its configuration here, whatever umask root logs in with.
+    let config_dir = UploadDir {
+        path: CONFIG_DIR,
+        mode: 0o755,
+    };
+    ctx.remote
+        .upload_files(&[config_dir], &uploads)
+        .map_err(|e| {
+            PhaseError::new(format!(
+                "writing the configuration files on {}: {e}",
+                ctx.host.name
+            ))
+        })?;
+    for (action, file) in writes {
         ctx.emit.emit(EventKind::Line {
             stream: Stream::Stdout,
             text: format!(

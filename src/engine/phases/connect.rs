@@ -44,7 +44,7 @@ pub fn connect_reporting_retries(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::remote::{Output, RemoteCommand};
+    use crate::engine::remote::{Output, RemoteCommand, UploadDir, UploadFile, Uploaded};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     struct Flaky {
@@ -60,6 +60,19 @@ mod tests {
         }
         fn upload(&self, _: &str, _: &[u8], _: u32) -> Result<(), RemoteError> {
             Ok(())
+        }
+        fn upload_files(
+            &self,
+            _: &[UploadDir<'_>],
+            files: &[UploadFile<'_>],
+        ) -> Result<Vec<Uploaded>, RemoteError> {
+            Ok(files
+                .iter()
+                .map(|_| Uploaded {
+                    changed: true,
+                    backup: None,
+                })
+                .collect())
         }
         fn read_file(&self, _: &str) -> Result<Option<Vec<u8>>, RemoteError> {
             Ok(None)
