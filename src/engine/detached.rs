@@ -3,10 +3,10 @@
 //!
 //! A small POSIX sh launcher takes a lock (a directory holding the owner's pid, step, start time
 //! and hostname; renamed into place so it is never seen half-written), starts the command with
-//! `nohup setsid`, and returns. The command writes `<dir>/<step>.log`, then `<dir>/<step>.rc`
-//! (renamed into place), then releases the lock. Attaching streams the log from a byte offset
-//! with `tail -f --pid` until the job ends, then prints the exit code; after a dropped connection
-//! the engine reconnects and attaches again from where it stopped.
+//! `nohup setsid`, and, in the same SSH command, streams the log with `tail -f --pid` until the
+//! job ends, then prints the exit code: one round trip per step. The command writes
+//! `<dir>/<step>.log`, then `<dir>/<step>.rc` (renamed into place), then releases the lock. After
+//! a dropped connection the engine reconnects and attaches again from the byte where it stopped.
 //!
 //! A lock whose pid is dead, or belongs to a process that is not ours, is stale and broken. A live
 //! one refuses the second installer with "locked by pid N on HOST since T".
