@@ -3,10 +3,10 @@
 //!
 //! A small POSIX sh launcher takes a lock (a directory holding the owner's pid, step, start time
 //! and hostname; renamed into place so it is never seen half-written), starts the command with
-//! `nohup setsid`, and returns. The command writes `<dir>/<step>.log`, then `<dir>/<step>.rc`
-//! (renamed into place), then releases the lock. Attaching streams the log from a byte offset
-//! with `tail -f --pid` until the job ends, then prints the exit code; after a dropped connection
-//! the engine reconnects and attaches again from where it stopped.
+//! `nohup setsid`, and, in the same SSH command, streams the log with `tail -f --pid` until the
+//! job ends, then prints the exit code: one round trip per step. The command writes
+//! `<dir>/<step>.log`, then `<dir>/<step>.rc` (renamed into place), then releases the lock. After
+//! a dropped connection the engine reconnects and attaches again from the byte where it stopped.
 //!
 //! A lock whose pid is dead, or belongs to a process that is not ours, is stale and broken. A live
 //! one refuses the second installer with "locked by pid N on HOST since T".
@@ -70,7 +70,24 @@ pub enum DetachedError {
     Protocol(String),
 }
 
-/// The launcher. Prints `SCALR-DETACHED started pid=N`, or `locked …` and exits 75.
+/// The launcher, which also attaches: it takes the lock, starts the job, prints
+/// `SCALR-DETACHED started pid=N`, then streams the log from its first byte and ends like
+/// [`attach_script`]. A live lock makes it print `locked …` and exit 75 instead.
+///
+/// One SSH command per step, and nothing in it waits on a timer:
+/// - The job records its own pid in the lock (a temp file renamed into place) as its first act.
+///   The launcher never waits for that: until then the lock holds the launcher's own pid, and the
+///   launcher is alive, attached, for the whole step. (The launcher does not write the job's pid
+///   itself: a quick job may already have released the lock, which another installer may hold.)
+/// - `tail --pid` follows the job, the launcher's own child, which the launcher reaps with
+///   `wait`. GNU tail re-checks that pid only on a file event or after `-s`, and nothing writes to
+///   the log once the job has ended; so, once it is reaped, the launcher truncates a second,
+///   always empty file that tail also follows. That truncate is an IN_MODIFY (notify_change on
+///   ATTR_SIZE, since inotify exists), tail wakes, finds the pid gone, reads the log to its end
+///   and exits. The log itself is never touched. `-s` remains the fallback where tail polls.
+/// - If tail fails, the launcher asks for a plain reattach (`restream`) rather than reporting an
+///   exit code after a log it may not have streamed in full. That mark follows tail's last byte
+///   directly, so the reader can tell a log line cut short from one that ended.
 pub fn launch_script(step: &DetachedStep) -> String {
     format!(
         r#"dir={dir}; step={name}; cmd={cmd}; after={after}
@@ -92,31 +109,50 @@ if ! mv -T "$tmp" "$lock" 2>/dev/null; then
     echo "{MARK} locked pid=? step=? since=now host=$(cat "$tmp/host")"; rm -rf "$tmp"; exit 75
   fi
 fi
-log="$dir/$step.log"; rc="$dir/$step.rc"
-rm -f "$rc" "$rc.tmp"; : > "$log"
-job='echo $$ > "$1/lock/pid"; cd /
+log="$dir/$step.log"; rc="$dir/$step.rc"; wake="$dir/.$step.wake.$$"
+rm -f "$rc" "$rc.tmp"; : > "$log"; : > "$wake"
+job='echo $$ > "$1/lock/pid.new" && mv -f "$1/lock/pid.new" "$1/lock/pid"; cd /
 ( (eval "$3") >>"$1/$2.log" 2>&1 </dev/null; code=$?
 if [ $code -eq 0 ] && [ -n "$4" ]; then (eval "$4") >>"$1/$2.log" 2>&1 </dev/null || code=$?; fi
 echo $code > "$1/$2.rc.tmp"; mv -f "$1/$2.rc.tmp" "$1/$2.rc" ) </dev/null &
-echo $! > "$1/lock/work"; wait; rm -rf "$1/lock"'
+echo $! > "$1/lock/work.new" && mv -f "$1/lock/work.new" "$1/lock/work"; wait; rm -rf "$1/lock"'
 nohup setsid sh -c "$job" scalr-installer-job "$dir" "$step" "$cmd" "$after" >/dev/null 2>&1 </dev/null &
-i=0
-while [ "$(cat "$lock/pid" 2>/dev/null)" = "$$" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
-echo "{MARK} started pid=$(cat "$lock/pid" 2>/dev/null || echo done)"
-"#,
+job_pid=$!
+echo "{MARK} started pid=$job_pid"
+tail -q -s 0.1 -c +1 -f --pid="$job_pid" "$log" "$wake" &
+tail_pid=$!
+wait "$job_pid"
+: > "$wake"
+if wait "$tail_pid"; then streamed=yes; else streamed=no; fi
+rm -f "$wake"
+[ "$streamed" = yes ] || {{ echo "{MARK} restream"; exit 0; }}
+{finish}"#,
         dir = quote(&step.dir),
         name = quote(&step.name),
         cmd = quote(&step.command),
         after = quote(step.on_success.as_deref().unwrap_or("")),
+        finish = finish_lines(),
     )
 }
 
-/// Streams the step's log from byte `offset` until the job ends, then prints
-/// `SCALR-DETACHED rc=N` (or `lost` / `nolog`).
+/// Ends every attach: a newline if the log does not end with one, so the verdict is a line of
+/// its own, then `SCALR-DETACHED rc=N`, or `lost` when the job ended without recording one.
+fn finish_lines() -> String {
+    format!(
+        r#"if [ -s "$log" ] && [ -n "$(tail -c 1 "$log")" ]; then echo; fi
+if [ -f "$rc" ]; then echo "{MARK} rc=$(cat "$rc")"; else echo "{MARK} lost"; fi
+"#
+    )
+}
+
+/// Reattaches after a dropped connection: streams the step's log from byte `offset` until the
+/// job ends, then prints `SCALR-DETACHED rc=N` (or `lost` / `nolog`).
 ///
-/// `tail --pid` follows the job's *work* subshell, not the job itself: the job is an orphan,
-/// and an orphan that exits stays a zombie (alive to `kill -0`) until init reaps it, which some
-/// inits do only every second or two. The work subshell is reaped at once by the job's `wait`.
+/// `tail --pid` follows the job's *work* subshell, not the job itself: the job is an orphan by
+/// now, and an orphan that exits stays a zombie (alive to `kill -0`) until init reaps it, which
+/// some inits do only every second or two. The work subshell is reaped at once by the job's
+/// `wait`. Nothing wakes tail here when the work ends, so this rare path notices the end up to
+/// `-s` late.
 pub fn attach_script(step: &DetachedStep, offset: u64) -> String {
     format!(
         r#"dir={dir}; step={name}; from={from}
@@ -128,49 +164,117 @@ if [ ! -f "$rc" ] && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
 else
   tail -c "+$from" "$log"
 fi
-if [ -s "$log" ] && [ -n "$(tail -c 1 "$log")" ]; then echo; fi
-if [ -f "$rc" ]; then echo "{MARK} rc=$(cat "$rc")"; else echo "{MARK} lost"; fi
-"#,
+{finish}"#,
         dir = quote(&step.dir),
         name = quote(&step.name),
         from = offset + 1,
+        finish = finish_lines(),
     )
 }
 
+/// What a `SCALR-DETACHED …` line says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Launch {
+enum Mark {
+    /// The job runs; log lines follow.
     Started,
+    /// A stale lock was broken on the way: informational.
+    Stale,
     Locked(DetachedError),
+    Exited(i32),
+    Lost,
+    /// Nothing was ever launched (attach only).
+    NoLog,
+    /// The launcher's streaming failed; attach again from what was received.
+    Restream,
+    Unexpected(String),
 }
 
-fn parse_launch(step: &DetachedStep, stdout: &str) -> Result<Launch, DetachedError> {
-    for line in stdout.lines() {
-        let Some(rest) = line.strip_prefix(MARK) else {
-            continue;
+fn parse_mark(step: &DetachedStep, rest: &str) -> Mark {
+    let rest = rest.trim();
+    if rest.starts_with("started") {
+        return Mark::Started;
+    }
+    if rest.starts_with("stale") {
+        return Mark::Stale;
+    }
+    if let Some(code) = rest.strip_prefix("rc=") {
+        return Mark::Exited(code.trim().parse().unwrap_or(-1));
+    }
+    if let Some(fields) = rest.strip_prefix("locked") {
+        let get = |key: &str| {
+            fields
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix(key).map(str::to_string))
+                .unwrap_or_else(|| "?".into())
         };
-        let rest = rest.trim();
-        if rest.starts_with("started") {
-            return Ok(Launch::Started);
-        }
-        if let Some(fields) = rest.strip_prefix("locked") {
-            let get = |key: &str| {
-                fields
-                    .split_whitespace()
-                    .find_map(|w| w.strip_prefix(key).map(str::to_string))
-                    .unwrap_or_else(|| "?".into())
-            };
-            return Ok(Launch::Locked(DetachedError::Locked {
-                pid: get("pid="),
-                host: get("host="),
-                since: get("since="),
-                step: get("step="),
-                lock_dir: format!("{}/lock", step.dir),
-            }));
+        return Mark::Locked(DetachedError::Locked {
+            pid: get("pid="),
+            host: get("host="),
+            since: get("since="),
+            step: get("step="),
+            lock_dir: format!("{}/lock", step.dir),
+        });
+    }
+    match rest {
+        "lost" => Mark::Lost,
+        "nolog" => Mark::NoLog,
+        "restream" => Mark::Restream,
+        other => Mark::Unexpected(other.to_string()),
+    }
+}
+
+/// Reads one launch-and-attach or attach command's output: launcher lines until `started`, then
+/// log lines (counted, so a reattach resumes at the right byte) until the verdict.
+struct Reader {
+    /// Still before `started` (a launch); an attach starts past it.
+    launching: bool,
+    verdict: Option<Mark>,
+    /// The launcher's other output, for an unexpected answer.
+    launcher_said: String,
+}
+
+impl Reader {
+    fn new(launching: bool) -> Reader {
+        Reader {
+            launching,
+            verdict: None,
+            launcher_said: String::new(),
         }
     }
-    Err(DetachedError::Protocol(
-        stdout.trim().chars().take(300).collect(),
-    ))
+
+    fn line(
+        &mut self,
+        step: &DetachedStep,
+        line: &str,
+        offset: &mut u64,
+        on_line: &mut dyn FnMut(&str),
+    ) {
+        if self.verdict.is_some() {
+            return;
+        }
+        let restream = format!("{MARK} restream");
+        if let Some(cut) = line.strip_suffix(&restream).filter(|_| !self.launching) {
+            // tail stopped mid-line: those bytes are in the log, without their newline.
+            if !cut.is_empty() {
+                *offset += cut.len() as u64;
+                on_line(cut);
+            }
+            self.verdict = Some(Mark::Restream);
+        } else if let Some(rest) = line.strip_prefix(MARK) {
+            match parse_mark(step, rest) {
+                Mark::Started if self.launching => self.launching = false,
+                Mark::Started => self.verdict = Some(Mark::Unexpected("started".into())),
+                Mark::Stale => {}
+                mark => self.verdict = Some(mark),
+            }
+        } else if self.launching {
+            self.launcher_said.push_str(line);
+            self.launcher_said.push('\n');
+        } else {
+            *offset += line.len() as u64 + 1;
+            on_line(line);
+        }
+    }
 }
 
 /// The result of a detached step that ran to its end.
@@ -183,73 +287,70 @@ pub struct Finished {
 }
 
 /// Runs `step` detached and streams its log lines to `on_line` until it ends, surviving dropped
-/// connections. `cancelled` is polled between reattach attempts: when it returns true, the step
-/// is left running on the host and `Err(Lost)` is not reported; the caller reports the interruption.
+/// connections: one command launches and streams; after a drop, attaching resumes from the last
+/// byte received.
 pub fn run_detached(
     remote: &dyn Remote,
     step: &DetachedStep,
     on_line: &mut dyn FnMut(&str),
 ) -> Result<Finished, DetachedError> {
-    let started = Instant::now();
-    let deadline = started + step.timeout;
-    let launch_cmd = RemoteCommand::root(launch_script(step), Duration::from_secs(60));
+    let deadline = Instant::now() + step.timeout;
     let mut reattached = 0;
-    match remote.run(&launch_cmd, &mut |_| {}) {
-        Ok(out) => {
-            if let Launch::Locked(e) = parse_launch(step, &out.stdout)? {
-                return Err(e);
-            }
-        }
-        // The launcher may or may not have started the job; attaching finds out.
-        Err(e) if e.is_retryable() => {
-            reconnect_until(remote, reconnect_deadline(deadline, step), step)?;
-            reattached += 1;
-        }
-        Err(e) => return Err(DetachedError::Remote(e)),
-    }
     let mut offset: u64 = 0;
+    let mut launching = true;
     let mut launched_again = false;
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(timed_out(step));
         }
-        let cmd = RemoteCommand::root(attach_script(step, offset), remaining);
-        let mut verdict: Option<String> = None;
-        let result = remote.run(&cmd, &mut |line| {
-            if let Some(rest) = line.strip_prefix(MARK) {
-                verdict = Some(rest.trim().to_string());
-            } else if verdict.is_none() {
-                offset += line.len() as u64 + 1;
-                on_line(line);
-            }
+        let script = if launching {
+            launch_script(step)
+        } else {
+            attach_script(step, offset)
+        };
+        let mut reader = Reader::new(launching);
+        let result = remote.run(&RemoteCommand::root(script, remaining), &mut |line| {
+            reader.line(step, line, &mut offset, on_line)
         });
-        match (result, verdict) {
-            (_, Some(v)) if v.starts_with("rc=") => {
-                let exit_code = v[3..].trim().parse().unwrap_or(-1);
+        // Past `started`, the job runs: from here on only attaching, never launching again.
+        launching = false;
+        match (result, reader.verdict) {
+            (_, Some(Mark::Exited(exit_code))) => {
                 return Ok(Finished {
                     exit_code,
                     log_path: step.log_path(),
                     reattached,
-                });
+                })
             }
-            (_, Some(v)) if v == "lost" => {
+            (_, Some(Mark::Lost)) => {
                 return Err(DetachedError::Lost {
                     step: step.name.clone(),
                     log: step.log_path(),
                 })
             }
-            (_, Some(v)) if v == "nolog" && !launched_again => {
+            (_, Some(Mark::Locked(e))) => return Err(e),
+            (_, Some(Mark::NoLog)) if !launched_again => {
                 // The first launch never ran (the connection dropped before it): launch now.
                 launched_again = true;
-                let out = remote
-                    .run(&launch_cmd, &mut |_| {})
-                    .map_err(DetachedError::Remote)?;
-                if let Launch::Locked(e) = parse_launch(step, &out.stdout)? {
-                    return Err(e);
-                }
+                launching = true;
             }
-            (_, Some(v)) => return Err(DetachedError::Protocol(v)),
+            (_, Some(Mark::Restream)) => {}
+            (_, Some(Mark::NoLog)) => {
+                return Err(DetachedError::Protocol(
+                    "no log on the host even after launching the step again".into(),
+                ))
+            }
+            (_, Some(Mark::Unexpected(v))) => return Err(DetachedError::Protocol(v)),
+            (_, Some(Mark::Started | Mark::Stale)) => {
+                unreachable!("the reader keeps these out of verdicts")
+            }
+            (Ok(out), None) if reader.launching => {
+                let said = format!("{}{}", reader.launcher_said, out.stderr);
+                return Err(DetachedError::Protocol(
+                    said.trim().chars().take(300).collect(),
+                ));
+            }
             (Ok(out), None) => {
                 return Err(DetachedError::Protocol(format!(
                     "attach ended (exit {}) without an exit code: {}",
@@ -260,6 +361,7 @@ pub fn run_detached(
             (Err(e), None) if e.kind == ErrorKind::Timeout && Instant::now() >= deadline => {
                 return Err(timed_out(step))
             }
+            // Whether or not the launcher got as far as starting the job, attaching finds out.
             (Err(e), None) if e.is_retryable() => {
                 reconnect_until(remote, reconnect_deadline(deadline, step), step)?;
                 reattached += 1;
@@ -313,15 +415,21 @@ mod tests {
     use super::*;
     use crate::engine::remote::{Output, UploadDir, UploadFile, Uploaded};
     use std::io::{BufRead, BufReader, Read};
+    use std::os::unix::process::CommandExt;
     use std::process::{Command, Stdio};
-    use std::sync::atomic::{AtomicU32, Ordering};
-    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    use std::sync::{mpsc, Arc, Mutex};
 
-    /// Runs commands with the local `sh` — real processes, real files; what differs from a host is
-    /// only the transport. `drop_after` simulates a connection that dies after N lines.
+    /// Runs commands with the local `sh`: real processes, real files; what differs from a host is
+    /// only the transport. Each command runs in its own process group, which is killed when the
+    /// "connection" drops (`drop_after_lines`) or the command's time limit passes; the job
+    /// survives both, being in a session of its own.
     struct LocalShell {
         drop_after_lines: Mutex<Option<usize>>,
         reconnects: AtomicU32,
+        /// Prepended to PATH, to put a broken tool in the way.
+        path_prefix: Option<std::path::PathBuf>,
+        scripts: Mutex<Vec<String>>,
     }
 
     impl LocalShell {
@@ -329,8 +437,25 @@ mod tests {
             LocalShell {
                 drop_after_lines: Mutex::new(None),
                 reconnects: AtomicU32::new(0),
+                path_prefix: None,
+                scripts: Mutex::new(Vec::new()),
             }
         }
+
+        fn launches(&self) -> usize {
+            let scripts = self.scripts.lock().unwrap();
+            scripts
+                .iter()
+                .filter(|s| s.contains("nohup setsid"))
+                .count()
+        }
+    }
+
+    fn kill_group(pgid: u32) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pgid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
     }
 
     impl Remote for LocalShell {
@@ -339,16 +464,37 @@ mod tests {
             cmd: &RemoteCommand,
             on_line: &mut dyn FnMut(&str),
         ) -> Result<Output, RemoteError> {
-            let mut child = Command::new("sh")
+            self.scripts.lock().unwrap().push(cmd.script.clone());
+            let mut command = Command::new("sh");
+            command
                 .arg("-c")
                 .arg(&cmd.script)
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
+                .process_group(0);
+            if let Some(prefix) = &self.path_prefix {
+                let path = std::env::var("PATH").unwrap_or_default();
+                command.env("PATH", format!("{}:{path}", prefix.display()));
+            }
+            let mut child = command
                 .spawn()
                 .map_err(|e| RemoteError::fatal(e.to_string()))?;
+            let pgid = child.id();
+            let (done, finished) = mpsc::channel::<()>();
+            let timed_out = Arc::new(AtomicBool::new(false));
+            let watchdog = {
+                let (timeout, timed_out) = (cmd.timeout, timed_out.clone());
+                std::thread::spawn(move || {
+                    if let Err(mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(timeout) {
+                        timed_out.store(true, Ordering::SeqCst);
+                        kill_group(pgid);
+                    }
+                })
+            };
             let mut stdout = String::new();
             let reader = BufReader::new(child.stdout.take().unwrap());
+            let mut dropped = false;
             for (seen, line) in reader.lines().enumerate() {
                 let line = line.unwrap();
                 let drop_now = {
@@ -360,22 +506,27 @@ mod tests {
                     hit
                 };
                 if drop_now {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(RemoteError::transient("connection reset by peer"));
+                    kill_group(pgid);
+                    dropped = true;
+                    break;
                 }
                 on_line(&line);
                 stdout.push_str(&line);
                 stdout.push('\n');
             }
             let mut stderr = String::new();
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut stderr)
-                .unwrap();
+            if !dropped {
+                let _ = child.stderr.take().unwrap().read_to_string(&mut stderr);
+            }
             let status = child.wait().unwrap();
+            let _ = done.send(());
+            watchdog.join().unwrap();
+            if dropped {
+                return Err(RemoteError::transient("connection reset by peer"));
+            }
+            if timed_out.load(Ordering::SeqCst) {
+                return Err(RemoteError::timeout("command timed out"));
+            }
             Ok(Output {
                 exit_code: status.code().unwrap_or(-1),
                 stdout,
@@ -416,15 +567,28 @@ mod tests {
         }
     }
 
+    fn wait_until_unlocked(s: &DetachedStep) {
+        let lock = std::path::Path::new(&s.dir).join("lock");
+        for _ in 0..100 {
+            if !lock.exists() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("{} still locked", s.dir);
+    }
+
     #[test]
-    fn a_detached_step_streams_its_output_and_exit_code() {
+    fn a_detached_step_streams_its_output_and_exit_code_in_one_command() {
         let tmp = tempfile::tempdir().unwrap();
         let s = step(tmp.path(), "echo one; echo 'two [ OK ]'; exit 3");
+        let shell = LocalShell::new();
         let mut lines = Vec::new();
-        let done =
-            run_detached(&LocalShell::new(), &s, &mut |l| lines.push(l.to_string())).unwrap();
+        let done = run_detached(&shell, &s, &mut |l| lines.push(l.to_string())).unwrap();
         assert_eq!(lines, ["one", "two [ OK ]"]);
         assert_eq!(done.exit_code, 3);
+        assert_eq!(done.reattached, 0);
+        assert_eq!(shell.scripts.lock().unwrap().len(), 1, "one round trip");
         assert_eq!(
             std::fs::read_to_string(s.log_path()).unwrap(),
             "one\ntwo [ OK ]\n"
@@ -433,6 +597,60 @@ mod tests {
             !std::path::Path::new(&format!("{}/lock", s.dir)).exists(),
             "lock released"
         );
+        let left: Vec<_> = std::fs::read_dir(&s.dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            left.iter().all(|f| !f.contains("wake")),
+            "the wake file is removed: {left:?}"
+        );
+    }
+
+    #[test]
+    fn the_log_keeps_the_exact_bytes_and_the_exit_code_comes_after_all_of_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        // No newline at the end, a blank line, a line that looks like a shell prompt, and
+        // output from the on_success command too.
+        let mut s = step(tmp.path(), "printf 'a\\n\\n  b $x\\n'; printf 'no newline'");
+        s.on_success = Some("printf ' tail\\n'".into());
+        let shell = LocalShell::new();
+        let mut lines = Vec::new();
+        let done = run_detached(&shell, &s, &mut |l| lines.push(l.to_string())).unwrap();
+        assert_eq!(done.exit_code, 0);
+        let log = std::fs::read(s.log_path()).unwrap();
+        assert_eq!(log, b"a\n\n  b $x\nno newline tail\n");
+        assert_eq!(lines, ["a", "", "  b $x", "no newline tail"]);
+
+        // And on the wire: every log line, then the verdict as the last line.
+        let out = shell
+            .run(
+                &RemoteCommand::root(launch_script(&s), Duration::from_secs(10)),
+                &mut |_| {},
+            )
+            .unwrap();
+        let wire: Vec<&str> = out.stdout.lines().collect();
+        assert!(
+            wire[0].starts_with("SCALR-DETACHED started pid="),
+            "{wire:?}"
+        );
+        assert_eq!(
+            wire[1..],
+            ["a", "", "  b $x", "no newline tail", "SCALR-DETACHED rc=0"]
+        );
+    }
+
+    #[test]
+    fn a_step_that_ends_at_once_is_still_streamed_in_full() {
+        // The job may end before tail has started: tail must still print everything and stop.
+        let tmp = tempfile::tempdir().unwrap();
+        let s = step(tmp.path(), "echo quick");
+        for _ in 0..20 {
+            let mut lines = Vec::new();
+            let done =
+                run_detached(&LocalShell::new(), &s, &mut |l| lines.push(l.to_string())).unwrap();
+            assert_eq!((done.exit_code, lines), (0, vec!["quick".to_string()]));
+        }
     }
 
     #[test]
@@ -463,20 +681,13 @@ mod tests {
         );
         let shell = LocalShell::new();
         let mut lines = Vec::new();
-        // The launcher's own output is one line; the attach then dies after 2 lines.
-        let shell_ref = &shell;
-        let mut first_attach = true;
-        let done = run_detached(shell_ref, &s, &mut |l| {
-            lines.push(l.to_string());
-            if first_attach {
-                first_attach = false;
-                *shell_ref.drop_after_lines.lock().unwrap() = Some(1);
-            }
-        })
-        .unwrap();
+        // The connection dies after the `started` line and two log lines.
+        *shell.drop_after_lines.lock().unwrap() = Some(3);
+        let done = run_detached(&shell, &s, &mut |l| lines.push(l.to_string())).unwrap();
         assert_eq!(done.exit_code, 0);
         assert_eq!(done.reattached, 1);
         assert_eq!(shell.reconnects.load(Ordering::SeqCst), 1);
+        assert_eq!(shell.launches(), 1, "launched once, then attached");
         assert_eq!(
             lines,
             ["line-1", "line-2", "line-3", "line-4", "line-5", "line-6"]
@@ -484,20 +695,106 @@ mod tests {
     }
 
     #[test]
+    fn a_connection_dropped_before_the_launch_launches_once_more() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = step(tmp.path(), "echo ran");
+        struct DropsFirst(LocalShell, AtomicBool);
+        impl Remote for DropsFirst {
+            fn run(
+                &self,
+                cmd: &RemoteCommand,
+                on_line: &mut dyn FnMut(&str),
+            ) -> Result<Output, RemoteError> {
+                if !self.1.swap(true, Ordering::SeqCst) {
+                    return Err(RemoteError::transient("connection reset by peer"));
+                }
+                self.0.run(cmd, on_line)
+            }
+            fn upload(&self, _: &str, _: &[u8], _: u32) -> Result<(), RemoteError> {
+                unreachable!()
+            }
+            fn upload_files(
+                &self,
+                _: &[UploadDir<'_>],
+                _: &[UploadFile<'_>],
+            ) -> Result<Vec<Uploaded>, RemoteError> {
+                unreachable!()
+            }
+            fn read_file(&self, _: &str) -> Result<Option<Vec<u8>>, RemoteError> {
+                unreachable!()
+            }
+            fn reconnect(&self) -> Result<(), RemoteError> {
+                self.0.reconnect()
+            }
+        }
+        let shell = DropsFirst(LocalShell::new(), AtomicBool::new(false));
+        let mut lines = Vec::new();
+        let done = run_detached(&shell, &s, &mut |l| lines.push(l.to_string())).unwrap();
+        assert_eq!((done.exit_code, done.reattached), (0, 1));
+        assert_eq!(lines, ["ran"]);
+        // An attach that found no log, then the launch.
+        let scripts = shell.0.scripts.lock().unwrap();
+        assert_eq!(scripts.len(), 2);
+        assert!(scripts[0].contains("nolog") && scripts[1].contains("nohup setsid"));
+    }
+
+    #[test]
+    fn when_streaming_fails_the_launcher_asks_for_a_reattach_and_nothing_is_lost() {
+        let tmp = tempfile::tempdir().unwrap();
+        // A tail that fails to follow after two bytes, mid-line; the plain read works.
+        let bin = tmp.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        let real_tail = String::from_utf8(
+            Command::new("sh")
+                .args(["-c", "command -v tail"])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap();
+        std::fs::write(
+            bin.join("tail"),
+            format!(
+                "#!/bin/sh\ncase \"$*\" in *--pid*) printf on; exit 1;; esac\nexec {} \"$@\"\n",
+                real_tail.trim()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(
+            bin.join("tail"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let mut shell = LocalShell::new();
+        shell.path_prefix = Some(bin);
+        let s = step(tmp.path(), "echo one; echo two; exit 4");
+        let mut lines = Vec::new();
+        let done = run_detached(&shell, &s, &mut |l| lines.push(l.to_string())).unwrap();
+        assert_eq!(done.exit_code, 4);
+        // Byte-exact: the cut line arrives in two pieces, nothing lost or repeated.
+        assert_eq!(lines, ["on", "e", "two"]);
+        assert_eq!(shell.launches(), 1);
+        assert_eq!(shell.reconnects.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
     fn a_second_installer_is_refused_while_the_lock_is_held() {
         let tmp = tempfile::tempdir().unwrap();
-        let long = step(tmp.path(), "sleep 3");
-        let shell = LocalShell::new();
-        let out = shell
-            .run(
-                &RemoteCommand::root(launch_script(&long), Duration::from_secs(10)),
-                &mut |_| {},
-            )
-            .unwrap();
-        assert!(out.stdout.contains("SCALR-DETACHED started"), "{out:?}");
+        let long = step(tmp.path(), "echo first; sleep 2");
+        let first = std::thread::spawn({
+            let long = long.clone();
+            move || run_detached(&LocalShell::new(), &long, &mut |_| {})
+        });
+        let log = std::path::Path::new(&long.dir).join("reconfigure.log");
+        for _ in 0..100 {
+            if std::fs::read_to_string(&log).unwrap_or_default() == "first\n" {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let mut second = step(tmp.path(), "true");
         second.name = "install".into();
-        let err = run_detached(&shell, &second, &mut |_| {}).unwrap_err();
+        let err = run_detached(&LocalShell::new(), &second, &mut |_| {}).unwrap_err();
         match &err {
             DetachedError::Locked { step, pid, .. } => {
                 assert_eq!(step, "reconfigure");
@@ -508,20 +805,56 @@ mod tests {
         assert!(err
             .to_string()
             .starts_with("another installer holds the lock: locked by pid"));
+        assert_eq!(first.join().unwrap().unwrap().exit_code, 0);
         // Once the first finishes, the lock is free again.
-        let lock = std::path::Path::new(&long.dir).join("lock");
-        for _ in 0..100 {
-            if !lock.exists() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_until_unlocked(&long);
         assert_eq!(
-            run_detached(&shell, &second, &mut |_| {})
+            run_detached(&LocalShell::new(), &second, &mut |_| {})
                 .unwrap()
                 .exit_code,
             0
         );
+    }
+
+    #[test]
+    fn the_lock_names_the_job_once_it_runs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = step(tmp.path(), "echo go; sleep 2");
+        let shell = LocalShell::new();
+        // The connection drops after `started`: the launcher is gone, the job holds on.
+        *shell.drop_after_lines.lock().unwrap() = Some(1);
+        let mut started = None;
+        let result = shell.run(
+            &RemoteCommand::root(launch_script(&s), Duration::from_secs(10)),
+            &mut |l| {
+                started.get_or_insert(l.to_string());
+            },
+        );
+        assert!(result.is_err());
+        let job_pid = started.unwrap().rsplit('=').next().unwrap().to_string();
+        let pid_file = std::path::Path::new(&s.dir).join("lock/pid");
+        for _ in 0..100 {
+            if std::fs::read_to_string(&pid_file)
+                .unwrap_or_default()
+                .trim()
+                == job_pid
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(
+            std::fs::read_to_string(&pid_file).unwrap().trim(),
+            job_pid,
+            "the job's own pid"
+        );
+        let mut second = step(tmp.path(), "true");
+        second.name = "install".into();
+        assert!(matches!(
+            run_detached(&LocalShell::new(), &second, &mut |_| {}),
+            Err(DetachedError::Locked { .. })
+        ));
+        wait_until_unlocked(&s);
     }
 
     #[test]
@@ -532,8 +865,15 @@ mod tests {
         std::fs::create_dir_all(&lock).unwrap();
         // A pid that cannot exist (above pid_max).
         std::fs::write(lock.join("pid"), "99999999\n").unwrap();
-        let done = run_detached(&LocalShell::new(), &s, &mut |_| {}).unwrap();
+        let mut lines = Vec::new();
+        let done =
+            run_detached(&LocalShell::new(), &s, &mut |l| lines.push(l.to_string())).unwrap();
         assert_eq!(done.exit_code, 0);
+        assert_eq!(
+            lines,
+            ["fine"],
+            "the launcher's own notes are not log lines"
+        );
     }
 
     #[test]
@@ -556,18 +896,10 @@ mod tests {
         impl Remote for Frozen {
             fn run(
                 &self,
-                cmd: &RemoteCommand,
+                _: &RemoteCommand,
                 _: &mut dyn FnMut(&str),
             ) -> Result<Output, RemoteError> {
-                if cmd.script.contains("nohup setsid") {
-                    Ok(Output {
-                        exit_code: 0,
-                        stdout: "SCALR-DETACHED started pid=1\n".into(),
-                        stderr: String::new(),
-                    })
-                } else {
-                    Err(RemoteError::timeout("no answer within 10s"))
-                }
+                Err(RemoteError::timeout("no answer within 10s"))
             }
             fn upload(&self, _: &str, _: &[u8], _: u32) -> Result<(), RemoteError> {
                 unreachable!()
@@ -606,43 +938,78 @@ mod tests {
     #[test]
     fn a_step_that_outlives_its_timeout_is_reported_and_left_running() {
         let tmp = tempfile::tempdir().unwrap();
-        let mut s = step(tmp.path(), "sleep 5");
+        let mut s = step(tmp.path(), "sleep 3");
         s.timeout = Duration::from_millis(800);
-        struct Deadlined(LocalShell);
-        impl Remote for Deadlined {
-            fn run(
-                &self,
-                cmd: &RemoteCommand,
-                on_line: &mut dyn FnMut(&str),
-            ) -> Result<Output, RemoteError> {
-                if cmd.timeout < Duration::from_secs(5) {
-                    std::thread::sleep(cmd.timeout);
-                    return Err(RemoteError::timeout("command timed out"));
-                }
-                self.0.run(cmd, on_line)
-            }
-            fn upload(&self, p: &str, c: &[u8], m: u32) -> Result<(), RemoteError> {
-                self.0.upload(p, c, m)
-            }
-            fn upload_files(
-                &self,
-                d: &[UploadDir<'_>],
-                f: &[UploadFile<'_>],
-            ) -> Result<Vec<Uploaded>, RemoteError> {
-                self.0.upload_files(d, f)
-            }
-            fn read_file(&self, p: &str) -> Result<Option<Vec<u8>>, RemoteError> {
-                self.0.read_file(p)
-            }
-            fn reconnect(&self) -> Result<(), RemoteError> {
-                self.0.reconnect()
-            }
-        }
-        let err = run_detached(&Deadlined(LocalShell::new()), &s, &mut |_| {}).unwrap_err();
+        let err = run_detached(&LocalShell::new(), &s, &mut |_| {}).unwrap_err();
         assert!(matches!(err, DetachedError::TimedOut { .. }), "{err:?}");
         assert!(
             std::path::Path::new(&format!("{}/lock/pid", s.dir)).exists(),
             "still running"
         );
+        wait_until_unlocked(&s);
+    }
+
+    #[test]
+    fn the_reader_separates_launcher_notes_log_lines_and_the_verdict() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = step(tmp.path(), "true");
+        let mut reader = Reader::new(true);
+        let (mut offset, mut lines) = (0u64, Vec::new());
+        for l in [
+            "SCALR-DETACHED stale pid=12",
+            "SCALR-DETACHED started pid=77",
+            "héllo",
+            "",
+            "SCALR-DETACHED rc=2",
+            "after the verdict",
+        ] {
+            reader.line(&s, l, &mut offset, &mut |l| lines.push(l.to_string()));
+        }
+        assert_eq!(lines, ["héllo", ""]);
+        assert_eq!(offset, "héllo\n\n".len() as u64, "bytes, not characters");
+        assert_eq!(reader.verdict, Some(Mark::Exited(2)));
+
+        let mut reader = Reader::new(true);
+        reader.line(
+            &s,
+            "SCALR-DETACHED locked pid=9 step=install since=2026-01-01T00:00:00Z host=db-1",
+            &mut offset,
+            &mut |_| {},
+        );
+        assert_eq!(
+            reader.verdict,
+            Some(Mark::Locked(DetachedError::Locked {
+                pid: "9".into(),
+                host: "db-1".into(),
+                since: "2026-01-01T00:00:00Z".into(),
+                step: "install".into(),
+                lock_dir: format!("{}/lock", s.dir),
+            }))
+        );
+        let mut reader = Reader::new(false);
+        let (mut offset, mut lines) = (0u64, Vec::new());
+        reader.line(
+            &s,
+            "half a lSCALR-DETACHED restream",
+            &mut offset,
+            &mut |l| lines.push(l.to_string()),
+        );
+        assert_eq!((lines, offset), (vec!["half a l".to_string()], 8));
+        assert_eq!(reader.verdict, Some(Mark::Restream));
+        assert_eq!(parse_mark(&s, " restream"), Mark::Restream);
+        assert_eq!(parse_mark(&s, " nolog"), Mark::NoLog);
+        assert_eq!(parse_mark(&s, " lost"), Mark::Lost);
+        assert_eq!(parse_mark(&s, " what"), Mark::Unexpected("what".into()));
+    }
+
+    #[test]
+    fn every_value_in_the_scripts_is_quoted() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut s = step(tmp.path(), "echo 'it''s'; echo $HOME");
+        s.name = "re configure".into();
+        let launch = launch_script(&s);
+        assert!(launch.contains("step='re configure'"), "{launch}");
+        assert!(launch.contains(&format!("cmd={}", quote(&s.command))));
+        assert!(attach_script(&s, 41).contains("from=42"));
     }
 }

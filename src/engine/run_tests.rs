@@ -29,8 +29,6 @@ struct HostState {
     reconfigure_marker: Option<String>,
     replication_marker: bool,
     fail_reconfigure: bool,
-    /// Result of the last detached step, served to attach.
-    pending: Option<(Vec<String>, i32)>,
     commands: Vec<String>,
     uploads: Vec<String>,
 }
@@ -164,11 +162,10 @@ impl Remote for FakeHost {
             } else {
                 (vec![format!("unexpected detached command {command}")], 127)
             };
-            s.pending = Some(result);
-            say("SCALR-DETACHED started pid=4242\n".into(), &mut out);
-        } else if script.contains("tail -c") {
-            let (lines, rc) = s.pending.take().expect("attach after launch");
-            let mut t: String = lines.iter().map(|l| format!("{l}\n")).collect();
+            // One command launches and streams to the end, as the real launcher does.
+            let (lines, rc) = result;
+            let mut t = "SCALR-DETACHED started pid=4242\n".to_string();
+            t.extend(lines.iter().map(|l| format!("{l}\n")));
             t.push_str(&format!("SCALR-DETACHED rc={rc}\n"));
             say(t, &mut out);
         } else if script.starts_with("dpkg-query") {
