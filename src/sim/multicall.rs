@@ -39,6 +39,15 @@ pub fn run(name: &str, args: &[String], root: &SimRoot) -> u8 {
     if let Some(code) = not_on_this_vm(name, root) {
         return code;
     }
+    let started = std::time::Instant::now();
+    let code = dispatch(name, args, root);
+    if is_package_work(name, args) {
+        record_package_work(root, name, args, started.elapsed());
+    }
+    code
+}
+
+fn dispatch(name: &str, args: &[String], root: &SimRoot) -> u8 {
     match name {
         "apt-get" => super::pkg_apt::apt_get(root, args),
         "dpkg" => super::pkg_apt::dpkg(root, args),
@@ -52,6 +61,48 @@ pub fn run(name: &str, args: &[String], root: &SimRoot) -> u8 {
         "kickstart-replication" => super::replication::kickstart_replication(root, args),
         "scalr-lab-sim" => lab_sim(root, args),
         _ => 127,
+    }
+}
+
+/// Refreshing an index or installing: the package's own work that precedes the first
+/// reconfigure, which no installer can do faster. Queries are not.
+fn is_package_work(name: &str, args: &[String]) -> bool {
+    let first = args.first().map(String::as_str).unwrap_or("");
+    match name {
+        "apt-get" | "yum" => args.iter().any(|a| {
+            matches!(
+                a.as_str(),
+                "update" | "install" | "makecache" | "upgrade" | "localinstall"
+            )
+        }),
+        "dpkg" => first.starts_with("-i") || first == "--install",
+        "rpm" => first.starts_with("-U") || first.starts_with("-i"),
+        _ => false,
+    }
+}
+
+/// `<epoch seconds at the end> <tool> <args> elapsed <seconds>s` in the lab's own state, so the
+/// benchmark can count the package's work in the floor no installer can beat.
+fn record_package_work(root: &SimRoot, name: &str, args: &[String], took: std::time::Duration) {
+    use std::io::Write as _;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64();
+    let dir = root.path(super::root::LAB_STATE_DIR);
+    let _ = std::fs::create_dir_all(&dir);
+    let path = dir.join("package-work.log");
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+    {
+        let _ = writeln!(
+            f,
+            "{now:.3} {name} {} elapsed {:.3}s",
+            args.join(" "),
+            took.as_secs_f64()
+        );
     }
 }
 
