@@ -88,9 +88,12 @@ pub enum DetachedError {
 /// - If tail fails, the launcher asks for a plain reattach (`restream`) rather than reporting an
 ///   exit code after a log it may not have streamed in full. That mark follows tail's last byte
 ///   directly, so the reader can tell a log line cut short from one that ended.
-pub fn launch_script(step: &DetachedStep) -> String {
+///
+/// `run_id` names this launch: written beside the log once the previous run's log and exit code
+/// are gone, it lets an attach tell this run's log from one an earlier run left behind.
+pub fn launch_script(step: &DetachedStep, run_id: &str) -> String {
     format!(
-        r#"dir={dir}; step={name}; cmd={cmd}; after={after}
+        r#"dir={dir}; step={name}; cmd={cmd}; after={after}; id={id}
 set -u
 lock="$dir/lock"; tmp="$dir/lock.$$"
 mkdir -p "$dir" || {{ echo "{MARK} error cannot create $dir"; exit 70; }}
@@ -111,6 +114,7 @@ if ! mv -T "$tmp" "$lock" 2>/dev/null; then
 fi
 log="$dir/$step.log"; rc="$dir/$step.rc"; wake="$dir/.$step.wake.$$"
 rm -f "$rc" "$rc.tmp"; : > "$log"; : > "$wake"
+echo "$id" > "$dir/$step.id.tmp" && mv -f "$dir/$step.id.tmp" "$dir/$step.id"
 job='echo $$ > "$1/lock/pid.new" && mv -f "$1/lock/pid.new" "$1/lock/pid"; cd /
 ( (eval "$3") >>"$1/$2.log" 2>&1 </dev/null; code=$?
 if [ $code -eq 0 ] && [ -n "$4" ]; then (eval "$4") >>"$1/$2.log" 2>&1 </dev/null || code=$?; fi
@@ -131,6 +135,7 @@ rm -f "$wake"
         name = quote(&step.name),
         cmd = quote(&step.command),
         after = quote(step.on_success.as_deref().unwrap_or("")),
+        id = quote(run_id),
         finish = finish_lines(),
     )
 }
@@ -153,11 +158,15 @@ if [ -f "$rc" ]; then echo "{MARK} rc=$(cat "$rc")"; else echo "{MARK} lost"; fi
 /// some inits do only every second or two. The work subshell is reaped at once by the job's
 /// `wait`. Nothing wakes tail here when the work ends, so this rare path notices the end up to
 /// `-s` late.
-pub fn attach_script(step: &DetachedStep, offset: u64) -> String {
+///
+/// A log that is not this run's (`run_id` differs: the connection dropped before the launcher
+/// got as far as resetting it) counts as no log, so the step is launched rather than an earlier
+/// run's exit code reported.
+pub fn attach_script(step: &DetachedStep, offset: u64, run_id: &str) -> String {
     format!(
-        r#"dir={dir}; step={name}; from={from}
+        r#"dir={dir}; step={name}; from={from}; id={id}
 log="$dir/$step.log"; rc="$dir/$step.rc"
-[ -f "$log" ] || {{ echo "{MARK} nolog"; exit 0; }}
+[ -f "$log" ] && [ "$(cat "$dir/$step.id" 2>/dev/null)" = "$id" ] || {{ echo "{MARK} nolog"; exit 0; }}
 pid=$(cat "$dir/lock/work" 2>/dev/null || cat "$dir/lock/pid" 2>/dev/null || true)
 if [ ! -f "$rc" ] && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
   tail -s 0.1 -c "+$from" -f --pid="$pid" "$log"
@@ -168,8 +177,20 @@ fi
         dir = quote(&step.dir),
         name = quote(&step.name),
         from = offset + 1,
+        id = quote(run_id),
         finish = finish_lines(),
     )
+}
+
+/// Unique per launch: this process, the time, and a counter for launches within one tick.
+fn new_run_id() -> String {
+    static LAUNCHES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let n = LAUNCHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}-{nanos}-{n}", std::process::id())
 }
 
 /// What a `SCALR-DETACHED …` line says.
@@ -295,6 +316,7 @@ pub fn run_detached(
     on_line: &mut dyn FnMut(&str),
 ) -> Result<Finished, DetachedError> {
     let deadline = Instant::now() + step.timeout;
+    let run_id = new_run_id();
     let mut reattached = 0;
     let mut offset: u64 = 0;
     let mut launching = true;
@@ -305,9 +327,9 @@ pub fn run_detached(
             return Err(timed_out(step));
         }
         let script = if launching {
-            launch_script(step)
+            launch_script(step, &run_id)
         } else {
-            attach_script(step, offset)
+            attach_script(step, offset, &run_id)
         };
         let mut reader = Reader::new(launching);
         let result = remote.run(&RemoteCommand::root(script, remaining), &mut |line| {
@@ -430,6 +452,10 @@ mod tests {
         /// Prepended to PATH, to put a broken tool in the way.
         path_prefix: Option<std::path::PathBuf>,
         scripts: Mutex<Vec<String>>,
+        /// The next command fails with this before it starts (a connection already gone).
+        fail_next_run: Mutex<Option<RemoteError>>,
+        /// A host that stopped answering: every command times out, every reconnect fails.
+        frozen: bool,
     }
 
     impl LocalShell {
@@ -439,6 +465,8 @@ mod tests {
                 reconnects: AtomicU32::new(0),
                 path_prefix: None,
                 scripts: Mutex::new(Vec::new()),
+                fail_next_run: Mutex::new(None),
+                frozen: false,
             }
         }
 
@@ -464,6 +492,12 @@ mod tests {
             cmd: &RemoteCommand,
             on_line: &mut dyn FnMut(&str),
         ) -> Result<Output, RemoteError> {
+            if self.frozen {
+                return Err(RemoteError::timeout("no answer within 10s"));
+            }
+            if let Some(e) = self.fail_next_run.lock().unwrap().take() {
+                return Err(e);
+            }
             self.scripts.lock().unwrap().push(cmd.script.clone());
             let mut command = Command::new("sh");
             command
@@ -551,6 +585,9 @@ mod tests {
         }
 
         fn reconnect(&self) -> Result<(), RemoteError> {
+            if self.frozen {
+                return Err(RemoteError::transient("connection timed out"));
+            }
             self.reconnects.fetch_add(1, Ordering::SeqCst);
             Ok(())
         }
@@ -625,7 +662,7 @@ mod tests {
         // And on the wire: every log line, then the verdict as the last line.
         let out = shell
             .run(
-                &RemoteCommand::root(launch_script(&s), Duration::from_secs(10)),
+                &RemoteCommand::root(launch_script(&s, "run-1"), Duration::from_secs(10)),
                 &mut |_| {},
             )
             .unwrap();
@@ -695,45 +732,38 @@ mod tests {
     }
 
     #[test]
+    fn a_log_an_earlier_run_left_is_never_taken_for_this_run() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = step(tmp.path(), "echo this run");
+        // A finished earlier run: its log, its exit code, its id.
+        std::fs::create_dir_all(&s.dir).unwrap();
+        std::fs::write(s.log_path(), "earlier run\n").unwrap();
+        std::fs::write(format!("{}/{}.rc", s.dir, s.name), "0\n").unwrap();
+        std::fs::write(format!("{}/{}.id", s.dir, s.name), "earlier\n").unwrap();
+        // The connection drops before the launcher ran: the attach must not report "earlier".
+        let shell = LocalShell::new();
+        *shell.fail_next_run.lock().unwrap() =
+            Some(RemoteError::transient("connection reset by peer"));
+        let mut lines = Vec::new();
+        let done = run_detached(&shell, &s, &mut |l| lines.push(l.to_string())).unwrap();
+        assert_eq!(done.exit_code, 0);
+        assert_eq!(lines, ["this run"]);
+        assert_eq!(shell.launches(), 1);
+    }
+
+    #[test]
     fn a_connection_dropped_before_the_launch_launches_once_more() {
         let tmp = tempfile::tempdir().unwrap();
         let s = step(tmp.path(), "echo ran");
-        struct DropsFirst(LocalShell, AtomicBool);
-        impl Remote for DropsFirst {
-            fn run(
-                &self,
-                cmd: &RemoteCommand,
-                on_line: &mut dyn FnMut(&str),
-            ) -> Result<Output, RemoteError> {
-                if !self.1.swap(true, Ordering::SeqCst) {
-                    return Err(RemoteError::transient("connection reset by peer"));
-                }
-                self.0.run(cmd, on_line)
-            }
-            fn upload(&self, _: &str, _: &[u8], _: u32) -> Result<(), RemoteError> {
-                unreachable!()
-            }
-            fn upload_files(
-                &self,
-                _: &[UploadDir<'_>],
-                _: &[UploadFile<'_>],
-            ) -> Result<Vec<Uploaded>, RemoteError> {
-                unreachable!()
-            }
-            fn read_file(&self, _: &str) -> Result<Option<Vec<u8>>, RemoteError> {
-                unreachable!()
-            }
-            fn reconnect(&self) -> Result<(), RemoteError> {
-                self.0.reconnect()
-            }
-        }
-        let shell = DropsFirst(LocalShell::new(), AtomicBool::new(false));
+        let shell = LocalShell::new();
+        *shell.fail_next_run.lock().unwrap() =
+            Some(RemoteError::transient("connection reset by peer"));
         let mut lines = Vec::new();
         let done = run_detached(&shell, &s, &mut |l| lines.push(l.to_string())).unwrap();
         assert_eq!((done.exit_code, done.reattached), (0, 1));
         assert_eq!(lines, ["ran"]);
         // An attach that found no log, then the launch.
-        let scripts = shell.0.scripts.lock().unwrap();
+        let scripts = shell.scripts.lock().unwrap();
         assert_eq!(scripts.len(), 2);
         assert!(scripts[0].contains("nolog") && scripts[1].contains("nohup setsid"));
     }
@@ -825,7 +855,7 @@ mod tests {
         *shell.drop_after_lines.lock().unwrap() = Some(1);
         let mut started = None;
         let result = shell.run(
-            &RemoteCommand::root(launch_script(&s), Duration::from_secs(10)),
+            &RemoteCommand::root(launch_script(&s, "run-1"), Duration::from_secs(10)),
             &mut |l| {
                 started.get_or_insert(l.to_string());
             },
@@ -892,37 +922,15 @@ mod tests {
 
     #[test]
     fn a_host_that_stops_answering_is_reported_within_the_reconnect_window() {
-        struct Frozen;
-        impl Remote for Frozen {
-            fn run(
-                &self,
-                _: &RemoteCommand,
-                _: &mut dyn FnMut(&str),
-            ) -> Result<Output, RemoteError> {
-                Err(RemoteError::timeout("no answer within 10s"))
-            }
-            fn upload(&self, _: &str, _: &[u8], _: u32) -> Result<(), RemoteError> {
-                unreachable!()
-            }
-            fn upload_files(
-                &self,
-                _: &[UploadDir<'_>],
-                _: &[UploadFile<'_>],
-            ) -> Result<Vec<Uploaded>, RemoteError> {
-                unreachable!()
-            }
-            fn read_file(&self, _: &str) -> Result<Option<Vec<u8>>, RemoteError> {
-                unreachable!()
-            }
-            fn reconnect(&self) -> Result<(), RemoteError> {
-                Err(RemoteError::transient("connection timed out"))
-            }
-        }
         let tmp = tempfile::tempdir().unwrap();
         let mut s = step(tmp.path(), "sleep 100");
         s.reconnect_window = Duration::from_millis(1500);
         let started = Instant::now();
-        let err = run_detached(&Frozen, &s, &mut |_| {}).unwrap_err();
+        let frozen = LocalShell {
+            frozen: true,
+            ..LocalShell::new()
+        };
+        let err = run_detached(&frozen, &s, &mut |_| {}).unwrap_err();
         assert!(
             started.elapsed() < Duration::from_secs(5),
             "{:?}",
@@ -1007,9 +1015,11 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let mut s = step(tmp.path(), "echo 'it''s'; echo $HOME");
         s.name = "re configure".into();
-        let launch = launch_script(&s);
+        let launch = launch_script(&s, "run 1");
         assert!(launch.contains("step='re configure'"), "{launch}");
         assert!(launch.contains(&format!("cmd={}", quote(&s.command))));
-        assert!(attach_script(&s, 41).contains("from=42"));
+        assert!(launch.contains("id='run 1'"), "{launch}");
+        let attach = attach_script(&s, 41, "run 1");
+        assert!(attach.contains("from=42") && attach.contains("id='run 1'"));
     }
 }
