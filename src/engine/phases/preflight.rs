@@ -575,13 +575,7 @@ mod tests {
 
     #[test]
     fn probes_tell_open_refused_and_timed_out_ports_apart_in_one_shell() {
-        // A listening port and a closed one, both on loopback.
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let open = listener.local_addr().unwrap().port();
-        let closed = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
+        let (_listener, open, closed) = open_and_closed_ports();
         let targets = vec![
             ("127.0.0.1".to_string(), open),
             ("127.0.0.1".to_string(), closed),
@@ -601,6 +595,17 @@ mod tests {
             ]
         );
         assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    }
+
+    /// A listening port (open while the listener lives) and a closed one, both on loopback.
+    fn open_and_closed_ports() -> (std::net::TcpListener, u16, u16) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let open = listener.local_addr().unwrap().port();
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        (listener, open, closed)
     }
 
     /// A listener with a full accept queue drops new SYNs, as a firewall would: a connect to
@@ -626,12 +631,7 @@ mod tests {
 
     #[test]
     fn a_dropping_port_times_out_and_the_ports_after_it_are_still_probed() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let open = listener.local_addr().unwrap().port();
-        let closed = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
+        let (_listener, open, closed) = open_and_closed_ports();
         let (_hole, dropping, _held) = black_hole();
         let targets = vec![
             ("127.0.0.1".to_string(), open),
