@@ -122,11 +122,7 @@ pub fn apply_on_dashboard(
         if planned != ExitStatus::Success {
             return finished(planned, Operation::Plan);
         }
-        eprint!("Apply these changes? [y/N] ");
-        let mut answer = String::new();
-        let _ = std::io::stdin().read_line(&mut answer);
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            eprintln!("nothing was changed");
+        if !crate::engine::commands::confirm_apply() {
             return Ok(());
         }
     }

@@ -137,12 +137,7 @@ pub fn run(op: Operation, deployment: &Deployment, common: &CommonArgs, yes: boo
         if planned.exit != ExitStatus::Success {
             return planned.exit;
         }
-        eprint!("Apply these changes? [y/N] ");
-        let _ = std::io::stderr().flush();
-        let mut answer = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut answer);
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            eprintln!("nothing was changed");
+        if !confirm_apply() {
             return ExitStatus::Success;
         }
     }
@@ -154,6 +149,19 @@ pub fn run(op: Operation, deployment: &Deployment, common: &CommonArgs, yes: boo
         deployment.timeouts,
     )
     .exit
+}
+
+/// Asks on the terminal whether to apply the plan just shown; says so when the answer is no.
+pub fn confirm_apply() -> bool {
+    eprint!("Apply these changes? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    let yes = matches!(answer.trim(), "y" | "Y" | "yes");
+    if !yes {
+        eprintln!("nothing was changed");
+    }
+    yes
 }
 
 /// Runs one operation with its views and run directory. Ctrl-C stops starting new work; hosts in

@@ -451,8 +451,8 @@ fn parse_secrets_section(text: &str) -> Option<Vec<u8>> {
         return None;
     }
     let encoded: String = lines.map(str::trim).collect();
-    // A file that is not base64 on the way back was damaged in transit: treat it as unreadable
-    // rather than adopting garbage as the deployment's secrets.
+    // A file that is not base64 on the way back was damaged in transit: it comes back empty,
+    // which the render refuses as not JSON, so the run stops instead of adopting garbage.
     Some(
         base64::engine::general_purpose::STANDARD
             .decode(encoded)

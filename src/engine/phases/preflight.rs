@@ -576,17 +576,8 @@ mod tests {
     #[test]
     fn probes_tell_open_refused_and_timed_out_ports_apart_in_one_shell() {
         let (_listener, open, closed) = open_and_closed_ports();
-        let targets = vec![
-            ("127.0.0.1".to_string(), open),
-            ("127.0.0.1".to_string(), closed),
-        ];
         let started = std::time::Instant::now();
-        let out = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(probe_script(&targets, 2))
-            .output()
-            .unwrap();
-        let probes = parse_probes(&String::from_utf8_lossy(&out.stdout));
+        let (probes, _) = probe_loopback(&[open, closed], 2);
         assert_eq!(
             probes,
             vec![
@@ -595,6 +586,24 @@ mod tests {
             ]
         );
         assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    }
+
+    /// Runs the probe script here, as a host would, against `ports` on 127.0.0.1; returns what
+    /// it found and its stderr.
+    fn probe_loopback(ports: &[u16], timeout_secs: u32) -> (Vec<(String, u16, Probe)>, String) {
+        let targets: Vec<(String, u16)> = ports
+            .iter()
+            .map(|p| ("127.0.0.1".to_string(), *p))
+            .collect();
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(probe_script(&targets, timeout_secs))
+            .output()
+            .unwrap();
+        (
+            parse_probes(&String::from_utf8_lossy(&out.stdout)),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 
     /// A listening port (open while the listener lives) and a closed one, both on loopback.
@@ -633,18 +642,7 @@ mod tests {
     fn a_dropping_port_times_out_and_the_ports_after_it_are_still_probed() {
         let (_listener, open, closed) = open_and_closed_ports();
         let (_hole, dropping, _held) = black_hole();
-        let targets = vec![
-            ("127.0.0.1".to_string(), open),
-            ("127.0.0.1".to_string(), dropping),
-            ("127.0.0.1".to_string(), closed),
-            ("127.0.0.1".to_string(), open),
-        ];
-        let out = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(probe_script(&targets, 1))
-            .output()
-            .unwrap();
-        let probes = parse_probes(&String::from_utf8_lossy(&out.stdout));
+        let (probes, stderr) = probe_loopback(&[open, dropping, closed, open], 1);
         assert_eq!(
             probes,
             vec![
@@ -653,8 +651,7 @@ mod tests {
                 ("127.0.0.1".to_string(), closed, Probe::Refused),
                 ("127.0.0.1".to_string(), open, Probe::Open),
             ],
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+            "{stderr}"
         );
     }
 }
