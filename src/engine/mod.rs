@@ -15,4 +15,5 @@ pub mod run;
 mod run_tests;
 pub mod rundir;
 pub mod scheduler;
+pub mod secrets_completion;
 pub mod ssh_remote;

@@ -17,7 +17,8 @@ use crate::engine::phases::{
 };
 use crate::engine::plan::{self, HostPlan};
 use crate::engine::remote::{Connector, ErrorKind, Remote, RemoteCommand, UploadFile};
-use crate::engine::scheduler::{dependencies, run_parallel, run_waves};
+use crate::engine::scheduler::{dependencies, run_parallel, run_waves, Permits, StageOutcomes};
+use crate::engine::secrets_completion::{writes_secrets, SecretsCompletion, Turn};
 use crate::topology::OsId;
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
@@ -590,30 +591,12 @@ impl Engine<'_> {
         };
         let order = plan::reconfigure_order(&self.desired.waves, &plans);
 
-        // Repository, package and files: every host at once (nothing depends on order yet).
-        let mut prepared = run_parallel(&self.hosts(), self.concurrency(), self.cancel, |host| {
-            self.with_host(&sessions, host, |ctx, s| {
-                let p = plans.iter().find(|p| p.host == host).expect("planned host");
-                let os = s.facts.os.id.expect("preflight passed: supported OS");
-                run_phase(
-                    &ctx.emit,
-                    Phase::Repository,
-                    repository::need(&self.desired.package, &p.package),
-                    || repository::run(ctx, os, &s.facts),
-                )?;
-                interrupted(ctx)?;
-                run_phase(&ctx.emit, Phase::Package, package::need(&p.package), || {
-                    package::run(ctx, os, p.package.as_ref().expect("needed"))
-                })?;
-                interrupted(ctx)?;
-                let files = rendered.files_for(host);
-                run_phase(&ctx.emit, Phase::Config, config::need(&p.files), || {
-                    config::run(ctx, files, &p.files)
-                })
-            })
-        });
-
-        let plans = self.complete_secrets(&sessions, &rendered, plans, &mut prepared);
+        // Repository, package and files on every host at once, while the waves start: a wave
+        // waits only for its own hosts, so the database master reconfigures while the app
+        // servers are still installing. The permits keep `--concurrency` across both.
+        let completion = SecretsCompletion::new(writes_secrets(&plans));
+        let permits = Permits::new(self.concurrency());
+        let prepared = StageOutcomes::new();
         let plan_of = |h: &str| plans.iter().find(|p| p.host == h).expect("planned host");
 
         // Reconfigure wave by wave; replication once master and slave are done.
@@ -623,59 +606,106 @@ impl Engine<'_> {
         let deps = dependencies(self.desired);
         let announced = Mutex::new(std::collections::BTreeSet::new());
         let waves = self.waves();
-        let reconfigured = run_waves(
-            &waves,
-            &deps,
-            self.concurrency(),
-            self.cancel,
-            &prepared,
-            |host| {
-                self.announce_wave(&announced, host);
-                self.with_host(&sessions, host, |ctx, s| {
-                    let p = plan_of(host);
-                    let os = s.facts.os.id.expect("supported OS");
-                    run_phase(
-                        &ctx.emit,
-                        Phase::Reconfigure,
-                        reconfigure::need(&p.reconfigure),
-                        || {
-                            reconfigure::run(
-                                ctx,
-                                os,
-                                &p.config_digest,
-                                s.facts.markers.reconfigure_steps,
-                            )
-                        },
-                    )
-                })
-            },
-            |_, so_far| {
-                let (Some(m), Some(sl)) = (&master, slave) else {
-                    return vec![];
-                };
-                let both_done = matches!(so_far.get(m), Some(HostOutcome::Succeeded))
-                    && matches!(so_far.get(&sl.name), Some(HostOutcome::Succeeded));
-                if !both_done || replication_failure.is_some() {
-                    return vec![];
+        let reconfigured = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let _closing = prepared.closing();
+                let outcomes =
+                    run_parallel(&self.hosts(), self.concurrency(), self.cancel, |host| {
+                        let _permit = permits.acquire();
+                        let outcome = self.with_host(&sessions, host, |ctx, s| {
+                            let p = plan_of(host);
+                            let os = s.facts.os.id.expect("preflight passed: supported OS");
+                            run_phase(
+                                &ctx.emit,
+                                Phase::Repository,
+                                repository::need(&self.desired.package, &p.package),
+                                || repository::run(ctx, os, &s.facts),
+                            )?;
+                            interrupted(ctx)?;
+                            run_phase(
+                                &ctx.emit,
+                                Phase::Package,
+                                package::need(&p.package),
+                                || package::run(ctx, os, p.package.as_ref().expect("needed")),
+                            )?;
+                            interrupted(ctx)?;
+                            // Completed secrets known by now go out in this one upload.
+                            let completed = completion.completed();
+                            let files = completed.unwrap_or(&rendered).files_for(host);
+                            run_phase(&ctx.emit, Phase::Config, config::need(&p.files), || {
+                                config::run(ctx, files, &p.files)
+                            })?;
+                            let wrote_completed = completed.is_some()
+                                && p.files.iter().any(|f| f.path == SECRETS_PATH);
+                            self.settle_secrets(ctx, &rendered, &completion, wrote_completed)
+                        });
+                        prepared.record(host, outcome.clone());
+                        outcome
+                    });
+                for (host, outcome) in outcomes {
+                    prepared.record(&host, outcome);
                 }
-                let already = sessions
-                    .lock()
-                    .unwrap()
-                    .get(m)
-                    .is_some_and(|s| s.facts.markers.replication_done);
-                let outcome = self.with_host(&sessions, m, |ctx, _| {
-                    run_phase(
-                        &ctx.emit,
-                        Phase::Replication,
-                        replication::need(true, already),
-                        || replication::run(ctx, &sl.private_address),
-                    )
-                });
-                // Mark replication as handled so later waves do not retry it.
-                replication_failure = Some((m.clone(), outcome));
-                vec![]
-            },
-        );
+            });
+            run_waves(
+                &waves,
+                &deps,
+                self.concurrency(),
+                self.cancel,
+                &prepared,
+                |host| {
+                    let _permit = permits.acquire();
+                    self.announce_wave(&announced, host);
+                    self.with_host(&sessions, host, |ctx, s| {
+                        let p = plan_of(host);
+                        let os = s.facts.os.id.expect("supported OS");
+                        let digest = completion
+                            .completed()
+                            .map(|r| plan::config_digest(r.files_for(host)))
+                            .unwrap_or_else(|| p.config_digest.clone());
+                        run_phase(
+                            &ctx.emit,
+                            Phase::Reconfigure,
+                            reconfigure::need(&p.reconfigure),
+                            || {
+                                reconfigure::run(
+                                    ctx,
+                                    os,
+                                    &digest,
+                                    s.facts.markers.reconfigure_steps,
+                                )
+                            },
+                        )
+                    })
+                },
+                |_, so_far| {
+                    let (Some(m), Some(sl)) = (&master, slave) else {
+                        return vec![];
+                    };
+                    let both_done = matches!(so_far.get(m), Some(HostOutcome::Succeeded))
+                        && matches!(so_far.get(&sl.name), Some(HostOutcome::Succeeded));
+                    if !both_done || replication_failure.is_some() {
+                        return vec![];
+                    }
+                    let already = sessions
+                        .lock()
+                        .unwrap()
+                        .get(m)
+                        .is_some_and(|s| s.facts.markers.replication_done);
+                    let _permit = permits.acquire();
+                    let outcome = self.with_host(&sessions, m, |ctx, _| {
+                        run_phase(
+                            &ctx.emit,
+                            Phase::Replication,
+                            replication::need(true, already),
+                            || replication::run(ctx, &sl.private_address),
+                        )
+                    });
+                    // Mark replication as handled so later waves do not retry it.
+                    replication_failure = Some((m.clone(), outcome));
+                    vec![]
+                },
+            )
+        });
 
         let verify_hosts: Vec<String> = self
             .hosts()
@@ -711,124 +741,110 @@ impl Engine<'_> {
         self.finish("apply", &final_outcomes, order)
     }
 
-    /// The package fills in the secrets the installer does not generate itself (its TLS keys and
-    /// certificates) at its first chef run — differently on every host. So when this run wrote
-    /// the secrets file, one host completes it now (`scalr-server-ctl show-attributes`), before
-    /// any reconfigure, and every host receives the completed file; the state directory keeps
-    /// it too. Returns the plans with their configuration digests updated to match.
-    fn complete_secrets(
+    /// Runs on each host once its files are written. The first host to get here completes the
+    /// secrets file (see [`SecretsCompletion`]); every other host waits for that and receives the
+    /// completed file, unless its config upload already carried it.
+    fn settle_secrets(
         &self,
-        sessions: &Sessions,
+        ctx: &HostCtx,
         rendered: &Rendered,
-        mut plans: Vec<HostPlan>,
-        prepared: &mut BTreeMap<String, HostOutcome>,
-    ) -> Vec<HostPlan> {
-        let wrote = plans.iter().any(|p| {
-            p.files
-                .iter()
-                .any(|f| f.path == SECRETS_PATH && (f.created || f.contents_changed))
-        });
-        let ready: Vec<String> = self
-            .hosts()
-            .into_iter()
-            .filter(|h| matches!(prepared.get(h), Some(HostOutcome::Succeeded)))
-            .collect();
-        let Some(first) = ready.first().filter(|_| wrote) else {
-            return plans;
+        completion: &SecretsCompletion,
+        wrote_completed: bool,
+    ) -> Result<(), HostOutcome> {
+        let host = ctx.host.name.as_str();
+        let completed = match completion.claim_or_wait() {
+            Turn::Complete(claim) => {
+                claim.publish(self.complete_on(ctx, rendered));
+                return Ok(());
+            }
+            Turn::Done(None) => return Ok(()),
+            Turn::Done(Some(completed)) => completed,
         };
-        let secrets_of = |r: &Rendered, host: &str| {
-            r.files_for(host)
-                .iter()
-                .find(|f| f.path == SECRETS_PATH)
-                .cloned()
+        if wrote_completed {
+            return Ok(());
+        }
+        let Some(file) = completed
+            .files_for(host)
+            .iter()
+            .find(|f| f.path == SECRETS_PATH)
+        else {
+            return Ok(());
         };
-        let Some(ours) = secrets_of(rendered, first) else {
-            return plans;
-        };
-        let completed = {
-            let guard = sessions.lock().unwrap();
-            let Some(s) = guard.get(first) else {
-                return plans;
-            };
-            let cmd = RemoteCommand::root(
-                format!("{SCALR_HOME}/bin/scalr-server-ctl show-attributes >/dev/null"),
-                self.timeouts
-                    .command
-                    .max(std::time::Duration::from_secs(600)),
-            );
-            match s.remote.run(&cmd, &mut |_| {}) {
-                Ok(out) if out.success() => match s.remote.read_file(SECRETS_PATH) {
-                    Ok(Some(bytes)) => bytes,
-                    Ok(None) => return plans,
-                    Err(e) => {
-                        self.emit.emit(EventKind::Notice {
-                            text: format!("could not read back the secrets file on {first}: {e}"),
-                        });
-                        return plans;
-                    }
-                },
-                Ok(out) => {
-                    self.emit.emit(EventKind::Notice {
-                        text: format!(
-                            "scalr-server-ctl show-attributes failed on {first} (exit {}): {}; each host's reconfigure completes its own secrets file",
-                            out.exit_code,
-                            out.stderr.trim()
-                        ),
-                    });
-                    return plans;
-                }
+        ctx.remote
+            .upload_files(&[], &[UploadFile::from(file)])
+            .map(|_| ())
+            .map_err(|e| HostOutcome::Failed {
+                phase: Phase::Config,
+                error: format!("writing the completed secrets file on {host}: {e}"),
+                remote_log: None,
+                last_lines: Vec::new(),
+            })
+    }
+
+    /// Completes the secrets file on this host (`scalr-server-ctl show-attributes`, which also
+    /// leaves the completed file in place here) and renders every host's files with it. `None`:
+    /// nothing to complete, or completing failed (said in a notice; each host's reconfigure then
+    /// completes its own file, as the package does without us).
+    fn complete_on(&self, ctx: &HostCtx, rendered: &Rendered) -> Option<Rendered> {
+        let host = ctx.host.name.as_str();
+        let ours = rendered
+            .files_for(host)
+            .iter()
+            .find(|f| f.path == SECRETS_PATH)?;
+        let cmd = RemoteCommand::root(
+            format!("{SCALR_HOME}/bin/scalr-server-ctl show-attributes >/dev/null"),
+            self.timeouts
+                .command
+                .max(std::time::Duration::from_secs(600)),
+        );
+        let completed = match ctx.remote.run(&cmd, &mut |_| {}) {
+            Ok(out) if out.success() => match ctx.remote.read_file(SECRETS_PATH) {
+                Ok(Some(bytes)) => bytes,
+                Ok(None) => return None,
                 Err(e) => {
                     self.emit.emit(EventKind::Notice {
-                        text: format!("could not complete the secrets file on {first}: {e}"),
+                        text: format!("could not read back the secrets file on {host}: {e}"),
                     });
-                    return plans;
+                    return None;
                 }
+            },
+            Ok(out) => {
+                self.emit.emit(EventKind::Notice {
+                    text: format!(
+                        "scalr-server-ctl show-attributes failed on {host} (exit {}): {}; each host's reconfigure completes its own secrets file",
+                        out.exit_code,
+                        out.stderr.trim()
+                    ),
+                });
+                return None;
+            }
+            Err(e) => {
+                self.emit.emit(EventKind::Notice {
+                    text: format!("could not complete the secrets file on {host}: {e}"),
+                });
+                return None;
             }
         };
         if completed == ours.contents {
-            return plans;
+            return None;
         }
         register_json_secrets(&self.emit, &completed);
-        let rendered = match self.renderer.render(Some(&completed)) {
-            Ok(r) => r,
+        match self.renderer.render(Some(&completed)) {
+            Ok(r) => {
+                self.emit.emit(EventKind::Notice {
+                    text: format!(
+                        "{host} completed the secrets file (the package adds its TLS keys); every host receives that file"
+                    ),
+                });
+                Some(r)
+            }
             Err(e) => {
                 self.emit.emit(EventKind::Notice {
-                    text: format!("the secrets file completed on {first} cannot be used: {e}"),
+                    text: format!("the secrets file completed on {host} cannot be used: {e}"),
                 });
-                return plans;
-            }
-        };
-        self.emit.emit(EventKind::Notice {
-            text: format!(
-                "{first} completed the secrets file (the package adds its TLS keys); every host receives that file"
-            ),
-        });
-        // Every host at once: one upload each, and nothing else waits on one host's round trip.
-        let rewritten = run_parallel(&ready, self.concurrency(), self.cancel, |host| {
-            let Some(file) = secrets_of(&rendered, host) else {
-                return HostOutcome::Succeeded;
-            };
-            self.with_host(sessions, host, |ctx, _| {
-                ctx.remote
-                    .upload_files(&[], &[UploadFile::from(&file)])
-                    .map(|_| ())
-                    .map_err(|e| HostOutcome::Failed {
-                        phase: Phase::Config,
-                        error: format!("writing the completed secrets file on {host}: {e}"),
-                        remote_log: None,
-                        last_lines: Vec::new(),
-                    })
-            })
-        });
-        for (host, outcome) in rewritten {
-            if !matches!(outcome, HostOutcome::Succeeded) {
-                prepared.insert(host, outcome);
+                None
             }
         }
-        for p in &mut plans {
-            p.config_digest = plan::config_digest(rendered.files_for(&p.host));
-        }
-        plans
     }
 
     pub fn status(&self) -> Summary {

@@ -11,7 +11,7 @@ use crate::engine::events::HostOutcome;
 use crate::topology::Module;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 
 /// Which modules a host running `module` relies on elsewhere.
 fn relies_on(module: Module) -> &'static [Module] {
@@ -116,16 +116,138 @@ where
     results
 }
 
+/// The outcomes of an earlier stage that may still be running on other hosts (installing while
+/// the first wave reconfigures). The waves wait only for the hosts they are about to start.
+pub struct StageOutcomes {
+    state: Mutex<StageState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct StageState {
+    outcomes: BTreeMap<String, HostOutcome>,
+    /// No more outcomes will be recorded: a host without one had nothing to do in this stage.
+    closed: bool,
+}
+
+impl StageOutcomes {
+    pub fn new() -> Self {
+        StageOutcomes {
+            state: Mutex::new(StageState::default()),
+            changed: Condvar::new(),
+        }
+    }
+
+    /// A stage that has already ended with these outcomes.
+    pub fn finished(outcomes: BTreeMap<String, HostOutcome>) -> Self {
+        StageOutcomes {
+            state: Mutex::new(StageState {
+                outcomes,
+                closed: true,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    pub fn record(&self, host: &str, outcome: HostOutcome) {
+        self.state
+            .lock()
+            .unwrap()
+            .outcomes
+            .insert(host.to_string(), outcome);
+        self.changed.notify_all();
+    }
+
+    /// Ends the stage; also on a panic in it, through [`StageOutcomes::closing`].
+    pub fn close(&self) {
+        self.state.lock().unwrap().closed = true;
+        self.changed.notify_all();
+    }
+
+    /// Closes the stage when dropped, so a waiter never outlives the stage's thread.
+    pub fn closing(&self) -> impl Drop + '_ {
+        struct Closer<'a>(&'a StageOutcomes);
+        impl Drop for Closer<'_> {
+            fn drop(&mut self) {
+                self.0.close();
+            }
+        }
+        Closer(self)
+    }
+
+    /// Waits until every one of `hosts` has an outcome (or the stage is closed), then returns
+    /// the outcomes known for them.
+    fn wait_for(&self, hosts: &[String]) -> BTreeMap<String, HostOutcome> {
+        let mut state = self.state.lock().unwrap();
+        while !state.closed && !hosts.iter().all(|h| state.outcomes.contains_key(h)) {
+            state = self.changed.wait(state).unwrap();
+        }
+        hosts
+            .iter()
+            .filter_map(|h| state.outcomes.get(h).map(|o| (h.clone(), o.clone())))
+            .collect()
+    }
+
+    /// Waits for the stage to end; returns every outcome.
+    fn wait_all(&self) -> BTreeMap<String, HostOutcome> {
+        let mut state = self.state.lock().unwrap();
+        while !state.closed {
+            state = self.changed.wait(state).unwrap();
+        }
+        state.outcomes.clone()
+    }
+}
+
+impl Default for StageOutcomes {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// At most `n` hosts worked on at once across stages that overlap (`--concurrency`).
+pub struct Permits {
+    free: Mutex<usize>,
+    released: Condvar,
+}
+
+impl Permits {
+    pub fn new(n: usize) -> Self {
+        Permits {
+            free: Mutex::new(n.max(1)),
+            released: Condvar::new(),
+        }
+    }
+
+    /// Blocks until a host may be worked on; the permit is returned when the guard drops.
+    pub fn acquire(&self) -> impl Drop + '_ {
+        let mut free = self.free.lock().unwrap();
+        while *free == 0 {
+            free = self.released.wait(free).unwrap();
+        }
+        *free -= 1;
+        struct Permit<'a>(&'a Permits);
+        impl Drop for Permit<'_> {
+            fn drop(&mut self) {
+                *self.0.free.lock().unwrap() += 1;
+                self.0.released.notify_one();
+            }
+        }
+        Permit(self)
+    }
+}
+
 /// Runs the waves in order. Before a wave, each host whose dependency failed (or was itself not
-/// attempted) is marked `NotAttempted`; the rest run in parallel. `already` holds outcomes from
-/// earlier stages (a host that failed while installing does not reconfigure). `after_wave` runs
-/// between waves (replication goes there) and may add outcomes.
+/// attempted) is marked `NotAttempted`; the rest run in parallel. `earlier` holds the outcomes of
+/// the stage before (a host that failed while installing does not reconfigure); a wave waits
+/// only for its own hosts' outcomes there, so the first wave can start while later waves' hosts
+/// are still installing. `after_wave` runs between waves (replication goes there) and may add
+/// outcomes.
 pub fn run_waves<F, A>(
     waves: &[Vec<String>],
     deps: &BTreeMap<String, BTreeSet<String>>,
     concurrency: usize,
     cancel: &AtomicBool,
-    already: &BTreeMap<String, HostOutcome>,
+    earlier: &StageOutcomes,
     work: F,
     mut after_wave: A,
 ) -> BTreeMap<String, HostOutcome>
@@ -133,12 +255,13 @@ where
     F: Fn(&str) -> HostOutcome + Sync,
     A: FnMut(usize, &BTreeMap<String, HostOutcome>) -> Vec<(String, HostOutcome)>,
 {
-    let mut outcomes: BTreeMap<String, HostOutcome> = already
-        .iter()
-        .filter(|(_, o)| !matches!(o, HostOutcome::Succeeded))
-        .map(|(h, o)| (h.clone(), o.clone()))
-        .collect();
+    let mut outcomes: BTreeMap<String, HostOutcome> = BTreeMap::new();
     for (index, wave) in waves.iter().enumerate() {
+        for (host, o) in earlier.wait_for(wave) {
+            if !matches!(o, HostOutcome::Succeeded) {
+                outcomes.insert(host, o);
+            }
+        }
         let mut runnable = Vec::new();
         for host in wave {
             if outcomes.contains_key(host) {
@@ -178,6 +301,12 @@ where
         outcomes.extend(run_parallel(&runnable, concurrency, cancel, &work));
         for (host, outcome) in after_wave(index, &outcomes) {
             outcomes.insert(host, outcome);
+        }
+    }
+    // Hosts in no wave still report how the earlier stage went for them.
+    for (host, o) in earlier.wait_all() {
+        if !matches!(o, HostOutcome::Succeeded) {
+            outcomes.entry(host).or_insert(o);
         }
     }
     outcomes
@@ -261,7 +390,7 @@ mod tests {
             &dependencies(&d),
             10,
             &cancel,
-            &BTreeMap::new(),
+            &StageOutcomes::finished(BTreeMap::new()),
             |h| {
                 order.lock().unwrap().push(h.to_string());
                 if h == "worker" {
@@ -296,7 +425,7 @@ mod tests {
             &dependencies(&d),
             10,
             &cancel,
-            &BTreeMap::new(),
+            &StageOutcomes::finished(BTreeMap::new()),
             |h| {
                 if h == "db-master" {
                     failed()
@@ -332,7 +461,7 @@ mod tests {
             &dependencies(&d),
             10,
             &cancel,
-            &already,
+            &StageOutcomes::finished(already),
             |h| {
                 ran.lock().unwrap().insert(h.to_string());
                 HostOutcome::Succeeded
@@ -342,6 +471,74 @@ mod tests {
         assert!(!ran.lock().unwrap().contains("influx"));
         assert!(ran.lock().unwrap().contains("db-master"));
         assert!(matches!(outcomes["influx"], HostOutcome::Failed { .. }));
+    }
+
+    #[test]
+    fn the_first_wave_starts_while_later_hosts_are_still_in_the_earlier_stage() {
+        let d = ha();
+        let cancel = AtomicBool::new(false);
+        let earlier = StageOutcomes::new();
+        earlier.record("db-master", HostOutcome::Succeeded);
+        let started = Mutex::new(Vec::new());
+        let outcomes = std::thread::scope(|s| {
+            let waves = s.spawn(|| {
+                run_waves(
+                    &d.waves,
+                    &dependencies(&d),
+                    10,
+                    &cancel,
+                    &earlier,
+                    |h| {
+                        started.lock().unwrap().push(h.to_string());
+                        HostOutcome::Succeeded
+                    },
+                    |_, _| vec![],
+                )
+            });
+            // The master reconfigures although no other host has finished installing...
+            while started.lock().unwrap().is_empty() {
+                std::thread::yield_now();
+            }
+            assert_eq!(*started.lock().unwrap(), ["db-master"]);
+            // ...and the others start only once their own outcome is known.
+            earlier.record("db-slave", HostOutcome::Succeeded);
+            earlier.record("worker", failed());
+            earlier.close();
+            waves.join().unwrap()
+        });
+        let started = started.into_inner().unwrap();
+        assert_eq!(started[..2], ["db-master", "db-slave"]);
+        assert!(!started.contains(&"worker".to_string()));
+        assert!(matches!(outcomes["worker"], HostOutcome::Failed { .. }));
+        assert!(matches!(
+            outcomes["app-1"],
+            HostOutcome::NotAttempted { .. }
+        ));
+        // Hosts the earlier stage never recorded had nothing to do there.
+        assert_eq!(outcomes["influx"], HostOutcome::Succeeded);
+    }
+
+    #[test]
+    fn permits_bound_hosts_across_overlapping_stages() {
+        let permits = Permits::new(2);
+        let running = AtomicUsize::new(0);
+        let peak = AtomicUsize::new(0);
+        let hosts: Vec<String> = (0..6).map(|i| format!("h{i}")).collect();
+        let cancel = AtomicBool::new(false);
+        let work = |_: &str| {
+            let _permit = permits.acquire();
+            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+            peak.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(20));
+            running.fetch_sub(1, Ordering::SeqCst);
+            HostOutcome::Succeeded
+        };
+        std::thread::scope(|s| {
+            s.spawn(|| run_parallel(&hosts, 2, &cancel, work));
+            s.spawn(|| run_parallel(&hosts, 2, &cancel, work));
+        });
+        // Two pools of two threads each would reach 4 without the shared permits.
+        assert!(peak.load(Ordering::SeqCst) <= 2, "{peak:?}");
     }
 
     #[test]
@@ -397,7 +594,7 @@ mod tests {
             &dependencies(&d),
             10,
             &cancel,
-            &BTreeMap::new(),
+            &StageOutcomes::finished(BTreeMap::new()),
             |_| HostOutcome::Succeeded,
             |i, so_far| {
                 seen.push((i, so_far.len()));
