@@ -89,6 +89,9 @@ pub enum DetachedError {
 ///   exit code after a log it may not have streamed in full. That mark follows tail's last byte
 ///   directly, so the reader can tell a log line cut short from one that ended.
 ///
+/// - Every host runs this for every long step, all at once on a fleet: where a shell builtin
+///   answers (`[ -d ]`, `read`), no process is forked for it.
+///
 /// `run_id` names this launch: written beside the log once the previous run's log and exit code
 /// are gone, it lets an attach tell this run's log from one an earlier run left behind.
 pub fn launch_script(step: &DetachedStep, run_id: &str) -> String {
@@ -96,10 +99,11 @@ pub fn launch_script(step: &DetachedStep, run_id: &str) -> String {
         r#"dir={dir}; step={name}; cmd={cmd}; after={after}; id={id}
 set -u
 lock="$dir/lock"; tmp="$dir/lock.$$"
-mkdir -p "$dir" || {{ echo "{MARK} error cannot create $dir"; exit 70; }}
-rm -rf "$tmp"; mkdir "$tmp" || exit 70
+[ -d "$dir" ] || mkdir -p "$dir" || {{ echo "{MARK} error cannot create $dir"; exit 70; }}
+[ ! -e "$tmp" ] || rm -rf "$tmp"; mkdir "$tmp" || exit 70
 echo $$ > "$tmp/pid"; echo "$step" > "$tmp/step"
-date -u +%Y-%m-%dT%H:%M:%SZ > "$tmp/since"; (hostname || uname -n) > "$tmp/host" 2>/dev/null
+date -u +%Y-%m-%dT%H:%M:%SZ > "$tmp/since"
+{{ read -r h < /proc/sys/kernel/hostname && echo "$h" || hostname || uname -n; }} > "$tmp/host" 2>/dev/null
 held() {{ p=$(cat "$lock/pid" 2>/dev/null || true); [ -n "$p" ] && kill -0 "$p" 2>/dev/null && grep -q scalr-installer "/proc/$p/cmdline" 2>/dev/null; }}
 if ! mv -T "$tmp" "$lock" 2>/dev/null; then
   if held; then
@@ -113,7 +117,7 @@ if ! mv -T "$tmp" "$lock" 2>/dev/null; then
   fi
 fi
 log="$dir/$step.log"; rc="$dir/$step.rc"; wake="$dir/.$step.wake.$$"
-rm -f "$rc" "$rc.tmp"; : > "$log"; : > "$wake"
+[ ! -e "$rc" ] && [ ! -e "$rc.tmp" ] || rm -f "$rc" "$rc.tmp"; : > "$log"; : > "$wake"
 echo "$id" > "$dir/$step.id.tmp" && mv -f "$dir/$step.id.tmp" "$dir/$step.id"
 job='echo $$ > "$1/lock/pid.new" && mv -f "$1/lock/pid.new" "$1/lock/pid"; cd /
 ( (eval "$3") >>"$1/$2.log" 2>&1 </dev/null; code=$?
@@ -145,7 +149,7 @@ rm -f "$wake"
 fn finish_lines() -> String {
     format!(
         r#"if [ -s "$log" ] && [ -n "$(tail -c 1 "$log")" ]; then echo; fi
-if [ -f "$rc" ]; then echo "{MARK} rc=$(cat "$rc")"; else echo "{MARK} lost"; fi
+if [ -f "$rc" ]; then read -r code < "$rc" || true; echo "{MARK} rc=$code"; else echo "{MARK} lost"; fi
 "#
     )
 }

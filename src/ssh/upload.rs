@@ -93,6 +93,8 @@ make_parent() {
     owner=${f##*/.scalr-upload.}; owner=${owner%%.*}
     case $owner in
       ''|*[!0-9]*) rm -f -- "$f" ;;
+      # Our own pid on a leftover means pid reuse: that shell is long gone.
+      "$$") rm -f -- "$f" ;;
       *) kill -0 "$owner" 2>/dev/null || rm -f -- "$f" ;;
     esac
   done
@@ -111,13 +113,17 @@ trap 'exit 1' HUP INT TERM PIPE
 have_sha=no; command -v sha256sum >/dev/null 2>&1 && have_sha=yes
 have_cmp=no; command -v cmp >/dev/null 2>&1 && have_cmp=yes
 umask 077
+# Temp names are ours by pid and index, created exclusively (noclobber: O_EXCL, so never through
+# a planted file or symlink), without a mktemp process per file.
 stage() {
   dir=${2%/*}; [ -n "$dir" ] || dir=/
-  tmp=$(mktemp "$dir/.scalr-upload.$$.XXXXXX")
+  tmp="$dir/.scalr-upload.$$.$1"
   eval "tmp_$1=\$tmp"
   head -c "$5" > "$tmp"
 }
+set -C
 each_file stage "$@"
+set +C
 exec < /dev/null
 # A connection lost mid-transfer ends stdin early: never move a truncated file into place.
 check_size() {
