@@ -164,6 +164,43 @@ fn ha_install_on_mixed_systems_then_a_policy_change_then_a_failed_reconfigure_re
 }
 
 #[test]
+fn a_wrong_packagecloud_token_fails_the_index_refresh_with_the_token_hint_and_a_rerun_installs() {
+    let Some(lab) = lab(LabLayout::Compact, |o| o.os = vec!["centos-7".into()]) else {
+        return;
+    };
+    let vm = lab.names()[0].clone();
+    let wrong = lab.apply(&[("SCALR_PACKAGECLOUD_TOKEN", "not-the-token")]);
+    assert_eq!(wrong.code, 1, "{}", wrong.all());
+    let failed = wrong
+        .events()
+        .into_iter()
+        .find(|e| e["event"] == "phase_finished" && e["phase"] == "package")
+        .expect("the package phase ran");
+    let error = failed.to_string();
+    assert!(
+        error.contains("refreshing the package index (`yum -q makecache -y`) failed")
+            && error.contains("packagecloud token"),
+        "{error}"
+    );
+    assert!(
+        wrong.all().contains("HTTPS Error 401"),
+        "yum's own words reach the operator:\n{}",
+        wrong.all()
+    );
+    assert!(
+        !wrong.all().contains("SCALR-INSTALLER") && !wrong.all().contains("not-the-token"),
+        "{}",
+        wrong.all()
+    );
+
+    let right = lab.apply(&[]);
+    assert_eq!(right.code, 0, "{}", right.all());
+    assert!(!right.all().contains("SCALR-INSTALLER"), "{}", right.all());
+    let (code, version) = lab.ssh(&vm, "rpm -q --qf '%{VERSION}' scalr-server");
+    assert_eq!((code, version.trim()), (0, "8.0.0"));
+}
+
+#[test]
 fn unsupported_systems_and_too_little_ram_are_refused_before_anything_changes() {
     let Some(lab) = lab(LabLayout::Ha, |o| {
         o.os = vec![

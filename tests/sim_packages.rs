@@ -251,3 +251,48 @@ fn a_too_small_opt_scalr_server_makes_the_install_fail_with_no_space_left() {
         "a failed unpack is not recorded as installed"
     );
 }
+
+#[test]
+fn yum_install_reuses_a_fresh_makecache_and_refreshes_a_stale_or_foreign_one() {
+    let vm = SimVm::new("db-1", "centos-7", &[]);
+    vm.write_yum_repo(TOKEN);
+    assert_eq!(vm.sh("yum", &["-q", "makecache", "-y"]).0, 0);
+    // packagecloud publishes 9.0.0 after the makecache.
+    let conf = vm.read("/etc/scalr-lab/vm.toml");
+    vm.write(
+        "/etc/scalr-lab/vm.toml",
+        &conf.replace("\"8.0.1\"]", "\"8.0.1\", \"9.0.0\"]"),
+    );
+    // Like real yum, the cache is younger than metadata_expire (default 6 h): not downloaded again.
+    let (code, out, _) = vm.sh("yum", &["install", "-y", "scalr-server-9.0.0-1"]);
+    assert_eq!(code, 1, "{out}");
+    assert_contains(&out, "No package scalr-server-9.0.0-1 available.");
+
+    // A cache from another token is not this repository's: fetched again (and refused).
+    vm.write_yum_repo("another-token");
+    let (code, _, err) = vm.sh("yum", &["install", "-y", "scalr-server-9.0.0-1"]);
+    assert_eq!(code, 1);
+    assert_contains(&err, "HTTPS Error 401 - Unauthorized");
+
+    // A cache older than the repo file's metadata_expire is fetched again.
+    vm.write_yum_repo(TOKEN);
+    assert_eq!(vm.sh("yum", &["-q", "makecache", "-y"]).0, 0);
+    let index = vm.read("/var/lib/scalr-lab/repo-index.toml");
+    let at = index
+        .lines()
+        .find_map(|l| l.strip_prefix("refreshed_at = "))
+        .expect("the refresh time is recorded");
+    let stale = at.parse::<u64>().unwrap() - 301;
+    vm.write(
+        "/var/lib/scalr-lab/repo-index.toml",
+        &index.replace(at, &stale.to_string()),
+    );
+    let repo = vm.read("/etc/yum.repos.d/scalr_scalr-server-ee.repo");
+    vm.write(
+        "/etc/yum.repos.d/scalr_scalr-server-ee.repo",
+        &format!("{repo}metadata_expire=300\n"),
+    );
+    let (code, out, err) = vm.sh("yum", &["install", "-y", "scalr-server-9.0.0-1"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_contains(&out, "Complete!");
+}

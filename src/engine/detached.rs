@@ -736,6 +736,20 @@ mod tests {
     }
 
     #[test]
+    fn what_on_success_prints_reaches_a_reattached_reader_once() {
+        // The package phase reads the installed version from this output.
+        let tmp = tempfile::tempdir().unwrap();
+        let mut s = step(tmp.path(), "echo one; sleep 0.3; echo two");
+        s.on_success = Some("printf 'version=%s\\n' 8.0.1-1".into());
+        let shell = LocalShell::new();
+        *shell.drop_after_lines.lock().unwrap() = Some(2);
+        let mut lines = Vec::new();
+        let done = run_detached(&shell, &s, &mut |l| lines.push(l.to_string())).unwrap();
+        assert_eq!((done.exit_code, done.reattached), (0, 1));
+        assert_eq!(lines, ["one", "two", "version=8.0.1-1"]);
+    }
+
+    #[test]
     fn a_log_an_earlier_run_left_is_never_taken_for_this_run() {
         let tmp = tempfile::tempdir().unwrap();
         let s = step(tmp.path(), "echo this run");

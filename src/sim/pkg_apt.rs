@@ -90,12 +90,7 @@ fn update(root: &SimRoot, vm: Option<&VmConf>) -> u8 {
             );
             println!("Fetched 26.3 kB in 0s (61.2 kB/s)");
             println!("Reading package lists... Done");
-            if let Err(e) = (Index {
-                versions,
-                source: Index::key(&source),
-            })
-            .write(root)
-            {
+            if let Err(e) = Index::fetched(&source, versions).write(root) {
                 eprintln!("E: {e}");
                 return 100;
             }

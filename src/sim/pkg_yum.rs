@@ -6,7 +6,7 @@ use super::root::SimRoot;
 use super::term::{confirm, is_root, unescape};
 use super::vmconf::VmConf;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 const PACKAGE: &str = "scalr-server";
 const REPO_ID: &str = "scalr_scalr-server-ee";
@@ -89,11 +89,7 @@ fn refresh(root: &SimRoot, source: &Source, vm: &VmConf) -> Result<Vec<String>, 
     );
     let errno14 = match repo::fetch(source, vm) {
         Ok(versions) => {
-            let index = Index {
-                versions: versions.clone(),
-                source: Index::key(source),
-            };
-            if let Err(e) = index.write(root) {
+            if let Err(e) = Index::fetched(source, versions.clone()).write(root) {
                 eprintln!("Error: {e}");
                 return Err(1);
             }
@@ -117,6 +113,15 @@ fn refresh(root: &SimRoot, source: &Source, vm: &VmConf) -> Result<Vec<String>, 
     Err(1)
 }
 
+/// What yum install uses without downloading: the index a `makecache` (or an earlier install)
+/// recorded from this same source, while younger than the repo file's `metadata_expire`.
+fn cached_versions(root: &SimRoot, source: &Source) -> Option<Vec<String>> {
+    let max_age = repo::yum_metadata_expire(root);
+    Index::read(root)
+        .filter(|index| index.is_fresh(source, max_age, SystemTime::now()))
+        .map(|index| index.versions)
+}
+
 fn install(root: &SimRoot, vm: &VmConf, packages: &[String], yes: bool, quiet: bool) -> u8 {
     if !quiet {
         println!("Loaded plugins: fastestmirror");
@@ -135,9 +140,12 @@ fn install(root: &SimRoot, vm: &VmConf, packages: &[String], yes: bool, quiet: b
             eprintln!("Error: Nothing to do");
             return 1;
         };
-        let versions = match refresh(root, &source, vm) {
-            Ok(v) => v,
-            Err(code) => return code,
+        let versions = match cached_versions(root, &source) {
+            Some(v) => v,
+            None => match refresh(root, &source, vm) {
+                Ok(v) => v,
+                Err(code) => return code,
+            },
         };
         let version = if pin.is_empty() {
             versions

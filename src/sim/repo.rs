@@ -8,6 +8,7 @@ use super::root::{SimRoot, APT_LIST, LAB_STATE_DIR, YUM_REPO};
 use super::vmconf::VmConf;
 use crate::topology::OsId;
 use serde::{Deserialize, Serialize};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const HOST: &str = "packagecloud.io";
 const REPO_PATH: &str = "scalr/scalr-server-ee";
@@ -126,15 +127,74 @@ pub fn fetch(source: &Source, vm: &VmConf) -> Result<Vec<String>, FetchError> {
     Ok(vm.sim.versions.clone())
 }
 
+/// yum's own default `metadata_expire` (6 hours), for a repo file that does not set one.
+pub const YUM_DEFAULT_METADATA_EXPIRE: Duration = Duration::from_secs(6 * 60 * 60);
+
+/// How long yum trusts this repository's cached metadata: the repo file's `metadata_expire`
+/// (seconds, or with an `m`/`h`/`d` suffix; `never` or `-1` is forever), else yum's default.
+pub fn yum_metadata_expire(root: &SimRoot) -> Duration {
+    let text = std::fs::read_to_string(root.path(YUM_REPO)).unwrap_or_default();
+    text.lines()
+        .find_map(|line| {
+            let value = line
+                .trim()
+                .strip_prefix("metadata_expire")?
+                .trim_start()
+                .strip_prefix('=')?;
+            parse_yum_duration(value.trim())
+        })
+        .unwrap_or(YUM_DEFAULT_METADATA_EXPIRE)
+}
+
+fn parse_yum_duration(value: &str) -> Option<Duration> {
+    if value == "never" || value == "-1" {
+        return Some(Duration::MAX);
+    }
+    let (number, unit) = match value.char_indices().last()? {
+        (i, 's') => (&value[..i], 1),
+        (i, 'm') => (&value[..i], 60),
+        (i, 'h') => (&value[..i], 60 * 60),
+        (i, 'd') => (&value[..i], 24 * 60 * 60),
+        _ => (value, 1),
+    };
+    number
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(|n| Duration::from_secs(n.saturating_mul(unit)))
+}
+
 /// The repository index recorded by the last successful update.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Index {
     pub versions: Vec<String>,
     /// The source line it came from (token removed), so a changed source needs a new update.
     pub source: String,
+    /// When the refresh that wrote it ran (seconds since the epoch); an index written before
+    /// this was recorded counts as stale.
+    #[serde(default)]
+    pub refreshed_at: u64,
 }
 
 impl Index {
+    /// An index fetched from `source` just now.
+    pub fn fetched(source: &Source, versions: Vec<String>) -> Index {
+        Index {
+            versions,
+            source: Index::key(source),
+            refreshed_at: unix_secs(SystemTime::now()),
+        }
+    }
+
+    /// Whether a package tool may use this index instead of fetching again: it came from
+    /// `source` (same URL and token) no longer than `max_age` before `now`.
+    pub fn is_fresh(&self, source: &Source, max_age: Duration, now: SystemTime) -> bool {
+        let age = unix_secs(now).saturating_sub(self.refreshed_at);
+        self.source == Index::key(source)
+            && self.refreshed_at > 0
+            && Duration::from_secs(age) <= max_age
+    }
+
     pub fn read(root: &SimRoot) -> Option<Index> {
         toml::from_str(&std::fs::read_to_string(root.path(INDEX)).ok()?).ok()
     }
@@ -154,6 +214,10 @@ impl Index {
             fingerprint(&source.token)
         )
     }
+}
+
+fn unix_secs(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs()
 }
 
 fn fingerprint(token: &str) -> String {
@@ -197,5 +261,60 @@ mod tests {
         let src = read_yum(&root).unwrap();
         assert_eq!((src.os.as_str(), src.dist.as_str()), ("el", "7"));
         assert_eq!(src.token, "tok");
+    }
+
+    fn source(token: &str) -> Source {
+        Source {
+            token: token.into(),
+            host: HOST.into(),
+            repo: REPO_PATH.into(),
+            os: "el".into(),
+            dist: "7".into(),
+        }
+    }
+
+    #[test]
+    fn an_index_from_the_same_source_within_metadata_expire_is_fresh() {
+        let index = Index::fetched(&source("tok"), vec!["8.0.1".into()]);
+        let hour = Duration::from_secs(3600);
+        assert!(index.is_fresh(&source("tok"), hour, SystemTime::now()));
+        let later = SystemTime::now() + Duration::from_secs(299);
+        assert!(index.is_fresh(&source("tok"), Duration::from_secs(300), later));
+    }
+
+    #[test]
+    fn an_index_older_than_metadata_expire_is_stale() {
+        let index = Index::fetched(&source("tok"), vec!["8.0.1".into()]);
+        let later = SystemTime::now() + Duration::from_secs(301);
+        assert!(!index.is_fresh(&source("tok"), Duration::from_secs(300), later));
+        let undated = Index {
+            refreshed_at: 0,
+            ..index
+        };
+        assert!(!undated.is_fresh(&source("tok"), Duration::MAX, SystemTime::now()));
+    }
+
+    #[test]
+    fn an_index_from_another_token_or_repository_is_not_reused() {
+        let index = Index::fetched(&source("tok"), vec!["8.0.1".into()]);
+        let now = SystemTime::now();
+        let hour = Duration::from_secs(3600);
+        assert!(!index.is_fresh(&source("other"), hour, now));
+        let mut elsewhere = source("tok");
+        elsewhere.dist = "6".into();
+        assert!(!index.is_fresh(&elsewhere, hour, now));
+    }
+
+    #[test]
+    fn metadata_expire_is_read_from_the_repo_file_with_yums_default_and_units() {
+        let repo = |line: &str| root_with(YUM_REPO, &format!("[r]\nbaseurl=x\n{line}\n"));
+        let (_d, root) = repo("metadata_expire=300");
+        assert_eq!(yum_metadata_expire(&root), Duration::from_secs(300));
+        let (_d, root) = repo("metadata_expire = 2h");
+        assert_eq!(yum_metadata_expire(&root), Duration::from_secs(7200));
+        let (_d, root) = repo("metadata_expire=never");
+        assert_eq!(yum_metadata_expire(&root), Duration::MAX);
+        let (_d, root) = repo("enabled=1");
+        assert_eq!(yum_metadata_expire(&root), YUM_DEFAULT_METADATA_EXPIRE);
     }
 }

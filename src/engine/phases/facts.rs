@@ -84,47 +84,64 @@ pub struct HostFacts {
 
 const SECTION: &str = "@@scalr-installer:";
 
+/// Prints a small file (or nothing when it is absent) with the shell's own `read`: no fork.
+const SHOW_FILE: &str = r#"show_file() { [ -r "$1" ] || return 0; while IFS= read -r l || [ -n "$l" ]; do printf '%s\n' "$l"; done < "$1"; }"#;
+
 /// The facts script. `files` are the paths whose hashes we want; `secrets_path` is read whole
 /// (base64, so its bytes cannot be mistaken for a section label).
 ///
 /// One script, one round trip: on a fleet every remote command costs a channel, a shell and
-/// (for a sudo user) a sudo, and they all compete for the hosts' CPUs.
+/// (for a sudo user) a sudo, and they all compete for the hosts' CPUs. For the same reason the
+/// script forks as little as it can: small files are read by the shell itself (POSIX `read`,
+/// since the login shell may be dash or bash), and a command whose answer is already known is not
+/// run (no hashing when none of the files exists, no package query without the package's tree).
+/// What still forks: `df`, `ss`, `date`, and, when there is something to ask about, the package
+/// query, `sha256sum`, `stat` and `base64`.
 pub fn facts_script(files: &[String], secrets_path: &str) -> String {
     let quoted: Vec<String> = files.iter().map(|f| quote(f)).collect();
     let s = |name: &str| format!("echo '{SECTION}{name}'");
+    let existing_files = if quoted.is_empty() {
+        "set --".to_string()
+    } else {
+        format!(
+            "set --; for f in {}; do [ -e \"$f\" ] && set -- \"$@\" \"$f\"; done",
+            quoted.join(" ")
+        )
+    };
     [
+        SHOW_FILE.to_string(),
         s("uid"),
-        "id -u".into(),
+        // The effective uid, as `id -u` prints it, from the shell's own status.
+        "if [ -r /proc/self/status ]; then while read -r k real effective rest; do [ \"$k\" = Uid: ] && { echo \"$effective\"; break; }; done < /proc/self/status; else id -u; fi".into(),
         s("os-release"),
-        "cat /etc/os-release 2>/dev/null".into(),
+        "show_file /etc/os-release".into(),
         s("redhat-release"),
-        "cat /etc/redhat-release 2>/dev/null".into(),
+        "show_file /etc/redhat-release".into(),
         s("meminfo"),
-        "cat /proc/meminfo".into(),
-        s("cpuinfo"),
-        "cat /proc/cpuinfo".into(),
+        "while IFS= read -r l; do case $l in MemTotal:*) printf '%s\\n' \"$l\"; break;; esac; done < /proc/meminfo".into(),
+        // The online CPUs as a range list (`0-3`); the processor lines of cpuinfo where the
+        // kernel lacks the file.
+        format!(
+            "if [ -r /sys/devices/system/cpu/online ]; then {}; show_file /sys/devices/system/cpu/online; else {}; while IFS= read -r l; do case $l in processor*) printf '%s\\n' \"$l\";; esac; done < /proc/cpuinfo; fi",
+            s("cpu-online"),
+            s("cpuinfo")
+        ),
         s("df"),
         format!("df -P -k {SCALR_HOME} 2>/dev/null || df -P -k / 2>/dev/null"),
+        // Without the package's own tree the package is not installed: nothing to ask.
         s("dpkg"),
-        "if [ -f /etc/debian_version ]; then dpkg-query -W -f='${Version}' scalr-server 2>/dev/null; echo; fi".into(),
+        format!("if [ -f /etc/debian_version ] && [ -d {SCALR_HOME}/embedded ]; then dpkg-query -W -f='${{Version}}' scalr-server 2>/dev/null; echo; fi"),
         s("rpm"),
-        "if [ -f /etc/redhat-release ]; then rpm -q --qf '%{VERSION}-%{RELEASE}' scalr-server 2>/dev/null; echo; fi".into(),
+        format!("if [ -f /etc/redhat-release ] && [ -d {SCALR_HOME}/embedded ]; then rpm -q --qf '%{{VERSION}}-%{{RELEASE}}' scalr-server 2>/dev/null; echo; fi"),
+        existing_files,
         s("sha256"),
-        if quoted.is_empty() {
-            ":".into()
-        } else {
-            format!("sha256sum -- {} 2>/dev/null", quoted.join(" "))
-        },
+        "[ $# -eq 0 ] || sha256sum -- \"$@\" 2>/dev/null".into(),
         s("stat"),
-        if quoted.is_empty() {
-            ":".into()
-        } else {
-            format!("stat -c '%a %n' -- {} 2>/dev/null", quoted.join(" "))
-        },
+        "[ $# -eq 0 ] || stat -c '%a %n' -- \"$@\" 2>/dev/null".into(),
         s("marker-reconfigure"),
-        format!("cat {RECONFIGURE_MARKER} 2>/dev/null"),
+        format!("show_file {RECONFIGURE_MARKER}"),
         s("marker-replication"),
-        format!("cat {REPLICATION_MARKER} 2>/dev/null"),
+        format!("show_file {REPLICATION_MARKER}"),
         // `ss -l` asks the kernel for listening sockets only; /proc/net/tcp lists every socket
         // (on a busy host, or a shared network namespace, megabytes that cost the kernel to
         // format and us to carry and parse). The /proc fallback keeps only LISTEN (state 0A).
@@ -247,6 +264,25 @@ pub fn parse_mem_total_kb(meminfo: &str) -> Option<u64> {
         let rest = l.strip_prefix("MemTotal:")?;
         rest.split_whitespace().next()?.parse().ok()
     })
+}
+
+/// `/sys/devices/system/cpu/online`: a list of CPU numbers and ranges, `0-3` or `0,2-5,7`.
+pub fn parse_cpu_online(list: &str) -> Option<u32> {
+    let list = list.trim();
+    if list.is_empty() {
+        return None;
+    }
+    let mut n = 0u32;
+    for part in list.split(',') {
+        n += match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (u32, u32) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+                b.checked_sub(a)? + 1
+            }
+            None => part.trim().parse::<u32>().map(|_| 1).ok()?,
+        };
+    }
+    (n > 0).then_some(n)
 }
 
 pub fn parse_cpu_count(cpuinfo: &str) -> Option<u32> {
@@ -417,7 +453,7 @@ pub fn parse_facts(output: &str, local_mid_epoch: i64) -> HostFacts {
     HostFacts {
         os,
         mem_total_kb: parse_mem_total_kb(get("meminfo")),
-        cpus: parse_cpu_count(get("cpuinfo")),
+        cpus: parse_cpu_online(get("cpu-online")).or_else(|| parse_cpu_count(get("cpuinfo"))),
         disk: parse_df(get("df")),
         installed_version: parse_installed_version(version_text),
         file_hashes: parse_sha256sum(get("sha256")),
@@ -676,6 +712,86 @@ mod tests {
     #[test]
     fn the_script_quotes_every_path() {
         let script = facts_script(&["/etc/x y".to_string()], "/etc/s e/c'rets.json");
-        assert!(script.contains("sha256sum -- '/etc/x y'"), "{script}");
+        assert!(script.contains("for f in '/etc/x y'; do"), "{script}");
+    }
+
+    #[test]
+    fn online_cpus_are_counted_from_the_kernels_range_list() {
+        assert_eq!(parse_cpu_online("0-3\n"), Some(4));
+        assert_eq!(parse_cpu_online("0\n"), Some(1));
+        assert_eq!(parse_cpu_online("0,2-5,7"), Some(6));
+        assert_eq!(parse_cpu_online(""), None);
+        assert_eq!(parse_cpu_online("3-1"), None);
+        let online = parse_facts(
+            "@@scalr-installer:cpu-online\n0-7\n@@scalr-installer:end\n",
+            0,
+        );
+        assert_eq!(online.cpus, Some(8));
+        let cpuinfo = parse_facts(
+            "@@scalr-installer:cpuinfo\nprocessor\t: 0\nprocessor\t: 1\n@@scalr-installer:end\n",
+            0,
+        );
+        assert_eq!(cpuinfo.cpus, Some(2));
+    }
+
+    /// Runs the facts script with a POSIX sh (dash where installed) over a temp dir.
+    fn run_script(script: &str) -> String {
+        let shell = ["/bin/dash", "/bin/sh"]
+            .into_iter()
+            .find(|s| std::path::Path::new(s).exists())
+            .unwrap();
+        let out = std::process::Command::new(shell)
+            .args(["-c", script])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    #[test]
+    fn the_script_reads_files_without_forks_and_hashes_only_files_that_exist() {
+        let tmp = tempfile::tempdir().unwrap();
+        let present = tmp.path().join("scalr server.rb");
+        // The last line has no newline: it must still be read.
+        std::fs::write(&present, "a = 1\nb = 2").unwrap();
+        let absent = tmp.path().join("absent.rb");
+        let files = vec![
+            present.to_string_lossy().into_owned(),
+            absent.to_string_lossy().into_owned(),
+        ];
+        let secrets = tmp.path().join("secrets.json");
+        let out = run_script(&facts_script(&files, &secrets.to_string_lossy()));
+        let sections = split_sections(&out);
+        assert!(sections.contains_key("end"), "{out}");
+        let facts = parse_facts(&out, 0);
+        assert_eq!(facts.uid, Some(nix::unistd::geteuid().as_raw()));
+        assert_eq!(
+            facts.mem_total_kb,
+            parse_mem_total_kb(&std::fs::read_to_string("/proc/meminfo").unwrap())
+        );
+        assert_eq!(sections["meminfo"].lines().count(), 1, "only MemTotal");
+        assert!(facts.cpus.is_some_and(|n| n >= 1));
+        assert_eq!(facts.file_hashes.len(), 1, "{out}");
+        assert_eq!(
+            facts.file_hashes[&files[0]],
+            crate::engine::plan::sha256_hex(b"a = 1\nb = 2")
+        );
+        assert_eq!(facts.file_modes.len(), 1);
+        assert_eq!(facts.secrets_file, None);
+
+        // Nothing there: no hashing at all, and every section still present.
+        let out = run_script(&facts_script(&files[1..], &secrets.to_string_lossy()));
+        let sections = split_sections(&out);
+        assert_eq!(
+            (sections["sha256"].as_str(), sections["stat"].as_str()),
+            ("", "")
+        );
+
+        // show_file prints a file as it is, including a last line without its newline.
+        let shown = run_script(&format!(
+            "{SHOW_FILE}\nshow_file {}; show_file {}",
+            quote(&files[0]),
+            quote(&files[1])
+        ));
+        assert_eq!(shown, "a = 1\nb = 2\n");
     }
 }

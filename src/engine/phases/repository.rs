@@ -1,6 +1,7 @@
 //! Phase 4, package repository: writes the files packagecloud's install script would write (never
 //! `curl | bash`, which would put the token in a process argument and needs internet on the
-//! host), then refreshes the package index. The token lives only in a 0600 file.
+//! host), and only when the host's copy differs. The token lives only in a 0600 file. The index
+//! refresh is the first command of the package phase's install step: one round trip fewer.
 
 use crate::engine::desired::{DesiredFile, PackageSource};
 use crate::engine::phases::facts::HostFacts;
@@ -56,6 +57,7 @@ pub fn need(source: &PackageSource, package: &Option<PackageAction>) -> Need {
     }
 }
 
+/// Refreshes the package index; run by the package phase right before installing.
 pub fn update_command(os: OsId) -> &'static str {
     match os.package_manager() {
         PackageManager::Apt => "apt-get update",
@@ -75,11 +77,6 @@ pub fn run(ctx: &HostCtx, os: OsId, facts: &HostFacts) -> Result<(), PhaseError>
                 PhaseError::new(format!("writing {} on {}: {e}", file.path, ctx.host.name))
             })?;
     }
-    ctx.run_checked(update_command(os), update_command(os).to_string())
-        .map_err(|mut e| {
-            e.error.push_str("; check the packagecloud token (the profile's package.token_env) and that the host reaches packagecloud.io, then re-run");
-            e
-        })?;
     Ok(())
 }
 
