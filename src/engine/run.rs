@@ -594,7 +594,13 @@ impl Engine<'_> {
         // Repository, package and files on every host at once, while the waves start: a wave
         // waits only for its own hosts, so the database master reconfigures while the app
         // servers are still installing. The permits keep `--concurrency` across both.
-        let completion = SecretsCompletion::new(writes_secrets(&plans));
+        let waves = self.waves();
+        let everyone_at_once = self.concurrency() >= self.hosts().len();
+        let first_wave = match waves.first() {
+            Some(w) if everyone_at_once => w.iter().cloned().collect(),
+            _ => Default::default(),
+        };
+        let completion = SecretsCompletion::new(writes_secrets(&plans), first_wave);
         let permits = Permits::new(self.concurrency());
         let prepared = StageOutcomes::new();
         let plan_of = |h: &str| plans.iter().find(|p| p.host == h).expect("planned host");
@@ -605,7 +611,6 @@ impl Engine<'_> {
         let mut replication_failure: Option<(String, HostOutcome)> = None;
         let deps = dependencies(self.desired);
         let announced = Mutex::new(std::collections::BTreeSet::new());
-        let waves = self.waves();
         let reconfigured = std::thread::scope(|scope| {
             scope.spawn(|| {
                 let _closing = prepared.closing();
@@ -639,10 +644,16 @@ impl Engine<'_> {
                                 && p.files.iter().any(|f| f.path == SECRETS_PATH);
                             self.settle_secrets(ctx, &rendered, &completion, wrote_completed)
                         });
+                        if !matches!(outcome, HostOutcome::Succeeded) {
+                            completion.withdraw(host);
+                        }
                         prepared.record(host, outcome.clone());
                         outcome
                     });
                 for (host, outcome) in outcomes {
+                    if !matches!(outcome, HostOutcome::Succeeded) {
+                        completion.withdraw(&host);
+                    }
                     prepared.record(&host, outcome);
                 }
             });
@@ -741,9 +752,9 @@ impl Engine<'_> {
         self.finish("apply", &final_outcomes, order)
     }
 
-    /// Runs on each host once its files are written. The first host to get here completes the
-    /// secrets file (see [`SecretsCompletion`]); every other host waits for that and receives the
-    /// completed file, unless its config upload already carried it.
+    /// Runs on each host once its files are written. One host completes the secrets file (see
+    /// [`SecretsCompletion`]: a first-wave host when it can); every other host waits for that
+    /// and receives the completed file, unless its config upload already carried it.
     fn settle_secrets(
         &self,
         ctx: &HostCtx,
@@ -752,7 +763,8 @@ impl Engine<'_> {
         wrote_completed: bool,
     ) -> Result<(), HostOutcome> {
         let host = ctx.host.name.as_str();
-        let completed = match completion.claim_or_wait() {
+        interrupted(ctx)?;
+        let completed = match completion.claim_or_wait(host) {
             Turn::Complete(claim) => {
                 claim.publish(self.complete_on(ctx, rendered));
                 return Ok(());

@@ -5,12 +5,15 @@
 //! any host reconfigures; the state directory keeps it too.
 //!
 //! Hosts get there at different times (a fleet installs in parallel), so this is a one-shot
-//! rendezvous: the first to arrive claims the completion, later ones wait for its result, and
-//! hosts arriving after it simply read it.
+//! rendezvous: one host claims the completion, the others wait for its result, and hosts
+//! arriving after it simply read it. The claim goes to a first-wave host when one is still on its
+//! way: completing there costs that host one quick command, while any other completer would cost
+//! it an extra upload, on the path every later wave waits for. The others are in later waves, so
+//! their wait costs nothing; if no first-wave host can get there (one failed), anyone may claim.
 
 use crate::engine::desired::{Rendered, SECRETS_PATH};
 use crate::engine::plan::HostPlan;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::BTreeSet;
 use std::sync::{Condvar, Mutex, OnceLock};
 
 /// Whether this run writes the secrets file anywhere (so there is something to complete).
@@ -24,12 +27,17 @@ pub fn writes_secrets(plans: &[HostPlan]) -> bool {
 
 pub struct SecretsCompletion {
     needed: bool,
-    claimed: AtomicBool,
+    pending: Mutex<Pending>,
     /// Every host's files rendered with the completed secrets; `None` when completing was not
     /// needed or failed.
     done: OnceLock<Option<Rendered>>,
-    waiting: Mutex<()>,
-    published: Condvar,
+    changed: Condvar,
+}
+
+struct Pending {
+    claimed: bool,
+    /// Hosts the claim is kept for while any of them may still get here.
+    preferred: BTreeSet<String>,
 }
 
 /// What a host arriving at the rendezvous does.
@@ -59,13 +67,18 @@ impl Drop for Claim<'_> {
 }
 
 impl SecretsCompletion {
-    pub fn new(needed: bool) -> Self {
+    /// `preferred`: the hosts that should complete it (the first wave's). Only when every host
+    /// works at once: with `--concurrency` below the fleet's size, a waiting host would hold a
+    /// slot another host needs, so pass none and the first host to arrive claims.
+    pub fn new(needed: bool, preferred: BTreeSet<String>) -> Self {
         SecretsCompletion {
             needed,
-            claimed: AtomicBool::new(false),
+            pending: Mutex::new(Pending {
+                claimed: false,
+                preferred,
+            }),
             done: OnceLock::new(),
-            waiting: Mutex::new(()),
-            published: Condvar::new(),
+            changed: Condvar::new(),
         }
     }
 
@@ -74,31 +87,40 @@ impl SecretsCompletion {
         self.done.get().and_then(|d| d.as_ref())
     }
 
-    /// The first caller gets [`Turn::Complete`]; the others block until it has published.
-    pub fn claim_or_wait(&self) -> Turn<'_> {
+    /// `host` claims the completion ([`Turn::Complete`]) if no one has and the claim is not kept
+    /// for another host; otherwise it blocks until the result is published.
+    pub fn claim_or_wait(&self, host: &str) -> Turn<'_> {
         if !self.needed {
             return Turn::Done(None);
         }
-        if let Some(done) = self.done.get() {
-            return Turn::Done(done.as_ref());
-        }
-        if !self.claimed.swap(true, Ordering::SeqCst) {
-            return Turn::Complete(Claim { completion: self });
-        }
-        let mut guard = self.waiting.lock().unwrap();
+        let mut pending = self.pending.lock().unwrap();
         loop {
             if let Some(done) = self.done.get() {
                 return Turn::Done(done.as_ref());
             }
-            guard = self.published.wait(guard).unwrap();
+            let mine = pending.preferred.is_empty() || pending.preferred.contains(host);
+            if !pending.claimed && mine {
+                pending.claimed = true;
+                return Turn::Complete(Claim { completion: self });
+            }
+            pending = self.changed.wait(pending).unwrap();
+        }
+    }
+
+    /// `host` will not get here (it failed or was never started): the claim is no longer kept
+    /// for it.
+    pub fn withdraw(&self, host: &str) {
+        let mut pending = self.pending.lock().unwrap();
+        if pending.preferred.remove(host) {
+            self.changed.notify_all();
         }
     }
 
     /// The first publication wins (a claim publishes once, then its drop finds it set).
     fn publish(&self, completed: Option<Rendered>) {
         let _ = self.done.set(completed);
-        let _guard = self.waiting.lock().unwrap();
-        self.published.notify_all();
+        let _pending = self.pending.lock().unwrap();
+        self.changed.notify_all();
     }
 }
 
@@ -115,21 +137,21 @@ mod tests {
 
     #[test]
     fn nothing_to_complete_means_no_one_claims() {
-        let c = SecretsCompletion::new(false);
-        assert!(matches!(c.claim_or_wait(), Turn::Done(None)));
+        let c = SecretsCompletion::new(false, BTreeSet::new());
+        assert!(matches!(c.claim_or_wait("a"), Turn::Done(None)));
         assert!(c.completed().is_none());
     }
 
     #[test]
     fn the_first_host_claims_and_the_others_wait_for_its_result() {
-        let c = SecretsCompletion::new(true);
-        let Turn::Complete(claim) = c.claim_or_wait() else {
+        let c = SecretsCompletion::new(true, BTreeSet::new());
+        let Turn::Complete(claim) = c.claim_or_wait("a") else {
             panic!("the first host must claim");
         };
         std::thread::scope(|s| {
             let waiters: Vec<_> = (0..3)
                 .map(|_| {
-                    s.spawn(|| match c.claim_or_wait() {
+                    s.spawn(|| match c.claim_or_wait("b") {
                         Turn::Done(Some(r)) => r.secret_values[0].clone(),
                         Turn::Done(None) => "none".into(),
                         Turn::Complete(_) => "claimed twice".into(),
@@ -147,12 +169,46 @@ mod tests {
 
     #[test]
     fn a_claim_dropped_unpublished_releases_the_waiters() {
-        let c = SecretsCompletion::new(true);
-        let claim = c.claim_or_wait();
+        let c = SecretsCompletion::new(true, BTreeSet::new());
+        let claim = c.claim_or_wait("a");
         std::thread::scope(|s| {
-            let waiter = s.spawn(|| matches!(c.claim_or_wait(), Turn::Done(None)));
+            let waiter = s.spawn(|| matches!(c.claim_or_wait("b"), Turn::Done(None)));
             drop(claim);
             assert!(waiter.join().unwrap());
+        });
+    }
+
+    fn first_wave(hosts: &[&str]) -> BTreeSet<String> {
+        hosts.iter().map(|h| h.to_string()).collect()
+    }
+
+    #[test]
+    fn a_host_of_a_later_wave_waits_for_the_first_wave_to_complete() {
+        let c = SecretsCompletion::new(true, first_wave(&["db-master"]));
+        std::thread::scope(|s| {
+            // app-1 gets there first, but does not claim: db-master will.
+            let early = s.spawn(|| match c.claim_or_wait("app-1") {
+                Turn::Done(Some(r)) => r.secret_values[0].clone(),
+                Turn::Done(None) => "none".into(),
+                Turn::Complete(_) => "app-1 claimed".into(),
+            });
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            let Turn::Complete(claim) = c.claim_or_wait("db-master") else {
+                panic!("db-master must claim");
+            };
+            claim.publish(Some(rendered("by db-master")));
+            assert_eq!(early.join().unwrap(), "by db-master");
+        });
+    }
+
+    #[test]
+    fn when_the_first_wave_cannot_come_another_host_claims() {
+        let c = SecretsCompletion::new(true, first_wave(&["db-master"]));
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| matches!(c.claim_or_wait("app-1"), Turn::Complete(_)));
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            c.withdraw("db-master");
+            assert!(waiter.join().unwrap(), "app-1 claims once db-master is out");
         });
     }
 }
