@@ -634,7 +634,10 @@ impl Engine<'_> {
                                 || package::run(ctx, os, p.package.as_ref().expect("needed")),
                             )?;
                             interrupted(ctx)?;
-                            // Completed secrets known by now go out in this one upload.
+                            // Completed secrets go out in this one upload when they exist by
+                            // now (or soon, when a first-wave host is completing them).
+                            completion.wait_unless_first_wave(host);
+                            interrupted(ctx)?;
                             let completed = completion.completed();
                             let files = completed.unwrap_or(&rendered).files_for(host);
                             run_phase(&ctx.emit, Phase::Config, config::need(&p.files), || {

@@ -107,6 +107,22 @@ impl SecretsCompletion {
         }
     }
 
+    /// A host outside the first wave waits here, before writing its files, while a first-wave
+    /// host may still complete the secrets: it then writes the completed file in its one upload
+    /// instead of writing the secrets twice, and its wait costs nothing (its wave comes later).
+    pub fn wait_unless_first_wave(&self, host: &str) {
+        if !self.needed {
+            return;
+        }
+        let mut pending = self.pending.lock().unwrap();
+        while self.done.get().is_none()
+            && !pending.preferred.is_empty()
+            && !pending.preferred.contains(host)
+        {
+            pending = self.changed.wait(pending).unwrap();
+        }
+    }
+
     /// `host` will not get here (it failed or was never started): the claim is no longer kept
     /// for it.
     pub fn withdraw(&self, host: &str) {
@@ -210,5 +226,30 @@ mod tests {
             c.withdraw("db-master");
             assert!(waiter.join().unwrap(), "app-1 claims once db-master is out");
         });
+    }
+
+    #[test]
+    fn later_hosts_wait_before_writing_until_the_first_wave_has_completed() {
+        let c = SecretsCompletion::new(true, first_wave(&["db-master"]));
+        // A first-wave host never waits.
+        c.wait_unless_first_wave("db-master");
+        std::thread::scope(|s| {
+            let later = s.spawn(|| {
+                c.wait_unless_first_wave("app-1");
+                c.completed().map(|r| r.secret_values[0].clone())
+            });
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            let Turn::Complete(claim) = c.claim_or_wait("db-master") else {
+                panic!("db-master must claim");
+            };
+            claim.publish(Some(rendered("by db-master")));
+            assert_eq!(later.join().unwrap().as_deref(), Some("by db-master"));
+        });
+        // Without a first wave to wait for (or once it failed), nobody waits.
+        let c = SecretsCompletion::new(true, BTreeSet::new());
+        c.wait_unless_first_wave("app-1");
+        let c = SecretsCompletion::new(true, first_wave(&["db-master"]));
+        c.withdraw("db-master");
+        c.wait_unless_first_wave("app-1");
     }
 }
