@@ -128,6 +128,8 @@ struct StageState {
     outcomes: BTreeMap<String, HostOutcome>,
     /// No more outcomes will be recorded: a host without one had nothing to do in this stage.
     closed: bool,
+    /// The stage's thread panicked: a host without an outcome is not ready, whatever it did.
+    aborted: bool,
 }
 
 impl StageOutcomes {
@@ -144,6 +146,7 @@ impl StageOutcomes {
             state: Mutex::new(StageState {
                 outcomes,
                 closed: true,
+                aborted: false,
             }),
             changed: Condvar::new(),
         }
@@ -160,8 +163,18 @@ impl StageOutcomes {
 
     /// Ends the stage; also on a panic in it, through [`StageOutcomes::closing`].
     pub fn close(&self) {
-        self.state.lock().unwrap().closed = true;
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).closed = true;
         self.changed.notify_all();
+    }
+
+    fn outcome(state: &StageState, host: &str) -> Option<HostOutcome> {
+        match state.outcomes.get(host) {
+            Some(o) => Some(o.clone()),
+            None if state.aborted => Some(HostOutcome::NotAttempted {
+                why: "the installer stopped on an internal error before this host was ready".into(),
+            }),
+            None => None,
+        }
     }
 
     /// Closes the stage when dropped, so a waiter never outlives the stage's thread.
@@ -169,6 +182,13 @@ impl StageOutcomes {
         struct Closer<'a>(&'a StageOutcomes);
         impl Drop for Closer<'_> {
             fn drop(&mut self) {
+                if std::thread::panicking() {
+                    self.0
+                        .state
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .aborted = true;
+                }
                 self.0.close();
             }
         }
@@ -184,7 +204,7 @@ impl StageOutcomes {
         }
         hosts
             .iter()
-            .filter_map(|h| state.outcomes.get(h).map(|o| (h.clone(), o.clone())))
+            .filter_map(|h| Self::outcome(&state, h).map(|o| (h.clone(), o)))
             .collect()
     }
 
@@ -370,6 +390,26 @@ mod tests {
         }
     }
 
+    /// Runs the HA waves where every host succeeds, recording which hosts ran, in order.
+    fn run_recording(
+        d: &Desired,
+        earlier: &StageOutcomes,
+        ran: &Mutex<Vec<String>>,
+    ) -> BTreeMap<String, HostOutcome> {
+        run_waves(
+            &d.waves,
+            &dependencies(d),
+            10,
+            &AtomicBool::new(false),
+            earlier,
+            |h| {
+                ran.lock().unwrap().push(h.to_string());
+                HostOutcome::Succeeded
+            },
+            |_, _| vec![],
+        )
+    }
+
     #[test]
     fn ha_dependencies_follow_what_each_host_serves() {
         let deps = dependencies(&ha());
@@ -476,25 +516,11 @@ mod tests {
     #[test]
     fn the_first_wave_starts_while_later_hosts_are_still_in_the_earlier_stage() {
         let d = ha();
-        let cancel = AtomicBool::new(false);
         let earlier = StageOutcomes::new();
         earlier.record("db-master", HostOutcome::Succeeded);
         let started = Mutex::new(Vec::new());
         let outcomes = std::thread::scope(|s| {
-            let waves = s.spawn(|| {
-                run_waves(
-                    &d.waves,
-                    &dependencies(&d),
-                    10,
-                    &cancel,
-                    &earlier,
-                    |h| {
-                        started.lock().unwrap().push(h.to_string());
-                        HostOutcome::Succeeded
-                    },
-                    |_, _| vec![],
-                )
-            });
+            let waves = s.spawn(|| run_recording(&d, &earlier, &started));
             // The master reconfigures although no other host has finished installing...
             while started.lock().unwrap().is_empty() {
                 std::thread::yield_now();
@@ -516,6 +542,27 @@ mod tests {
         ));
         // Hosts the earlier stage never recorded had nothing to do there.
         assert_eq!(outcomes["influx"], HostOutcome::Succeeded);
+    }
+
+    #[test]
+    fn hosts_a_panicked_stage_never_recorded_are_not_run() {
+        let d = ha();
+        let earlier = StageOutcomes::new();
+        earlier.record("db-master", HostOutcome::Succeeded);
+        let _ = std::thread::scope(|s| {
+            s.spawn(|| {
+                let _closing = earlier.closing();
+                panic!("a bug in the earlier stage");
+            })
+            .join()
+        });
+        let ran = Mutex::new(Vec::new());
+        let outcomes = run_recording(&d, &earlier, &ran);
+        assert_eq!(*ran.lock().unwrap(), ["db-master"]);
+        assert!(matches!(
+            outcomes["influx"],
+            HostOutcome::NotAttempted { .. }
+        ));
     }
 
     #[test]
