@@ -195,4 +195,9 @@ impl Rendered {
             .map(|(_, f)| f.as_slice())
             .unwrap_or(&[])
     }
+
+    /// One of `host`'s files, by its path on the host.
+    pub fn file(&self, host: &str, path: &str) -> Option<&DesiredFile> {
+        self.files_for(host).iter().find(|f| f.path == path)
+    }
 }

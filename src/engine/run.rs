@@ -611,6 +611,14 @@ impl Engine<'_> {
         let mut replication_failure: Option<(String, HostOutcome)> = None;
         let deps = dependencies(self.desired);
         let announced = Mutex::new(std::collections::BTreeSet::new());
+        // A host's preparation outcome frees the secrets claim it may have been kept for (see
+        // SecretsCompletion) and lets its wave start.
+        let prepared_host = |host: &str, outcome: &HostOutcome| {
+            if !matches!(outcome, HostOutcome::Succeeded) {
+                completion.withdraw(host);
+            }
+            prepared.record(host, outcome.clone());
+        };
         let reconfigured = std::thread::scope(|scope| {
             scope.spawn(|| {
                 let _closing = prepared.closing();
@@ -618,46 +626,14 @@ impl Engine<'_> {
                     run_parallel(&self.hosts(), self.concurrency(), self.cancel, |host| {
                         let _permit = permits.acquire();
                         let outcome = self.with_host(&sessions, host, |ctx, s| {
-                            let p = plan_of(host);
-                            let os = s.facts.os.id.expect("preflight passed: supported OS");
-                            run_phase(
-                                &ctx.emit,
-                                Phase::Repository,
-                                repository::need(&self.desired.package, &p.package),
-                                || repository::run(ctx, os, &s.facts),
-                            )?;
-                            interrupted(ctx)?;
-                            run_phase(
-                                &ctx.emit,
-                                Phase::Package,
-                                package::need(&p.package),
-                                || package::run(ctx, os, p.package.as_ref().expect("needed")),
-                            )?;
-                            interrupted(ctx)?;
-                            // Completed secrets go out in this one upload when they exist by
-                            // now (or soon, when a first-wave host is completing them).
-                            completion.wait_unless_first_wave(host);
-                            interrupted(ctx)?;
-                            let completed = completion.completed();
-                            let files = completed.unwrap_or(&rendered).files_for(host);
-                            run_phase(&ctx.emit, Phase::Config, config::need(&p.files), || {
-                                config::run(ctx, files, &p.files)
-                            })?;
-                            let wrote_completed = completed.is_some()
-                                && p.files.iter().any(|f| f.path == SECRETS_PATH);
-                            self.settle_secrets(ctx, &rendered, &completion, wrote_completed)
+                            self.prepare(ctx, s, plan_of(host), &rendered, &completion)
                         });
-                        if !matches!(outcome, HostOutcome::Succeeded) {
-                            completion.withdraw(host);
-                        }
-                        prepared.record(host, outcome.clone());
+                        prepared_host(host, &outcome);
                         outcome
                     });
-                for (host, outcome) in outcomes {
-                    if !matches!(outcome, HostOutcome::Succeeded) {
-                        completion.withdraw(&host);
-                    }
-                    prepared.record(&host, outcome);
+                // Hosts a cancel kept from starting have their outcome only now.
+                for (host, outcome) in &outcomes {
+                    prepared_host(host, outcome);
                 }
             });
             run_waves(
@@ -755,6 +731,40 @@ impl Engine<'_> {
         self.finish("apply", &final_outcomes, order)
     }
 
+    /// Repository, package and files on one host, then its part in completing the secrets.
+    fn prepare(
+        &self,
+        ctx: &HostCtx,
+        s: &Surveyed,
+        p: &HostPlan,
+        rendered: &Rendered,
+        completion: &SecretsCompletion,
+    ) -> Result<(), HostOutcome> {
+        let os = s.facts.os.id.expect("preflight passed: supported OS");
+        run_phase(
+            &ctx.emit,
+            Phase::Repository,
+            repository::need(&self.desired.package, &p.package),
+            || repository::run(ctx, os, &s.facts),
+        )?;
+        interrupted(ctx)?;
+        run_phase(&ctx.emit, Phase::Package, package::need(&p.package), || {
+            package::run(ctx, os, p.package.as_ref().expect("needed"))
+        })?;
+        interrupted(ctx)?;
+        // Completed secrets go out in this one upload when they exist by now (or soon, when a
+        // first-wave host is completing them).
+        completion.wait_unless_first_wave(&p.host);
+        interrupted(ctx)?;
+        let completed = completion.completed();
+        let files = completed.unwrap_or(rendered).files_for(&p.host);
+        run_phase(&ctx.emit, Phase::Config, config::need(&p.files), || {
+            config::run(ctx, files, &p.files)
+        })?;
+        let wrote_completed = completed.is_some() && p.files.iter().any(|f| f.path == SECRETS_PATH);
+        self.settle_secrets(ctx, rendered, completion, wrote_completed)
+    }
+
     /// Runs on each host once its files are written. One host completes the secrets file (see
     /// [`SecretsCompletion`]: a first-wave host when it can); every other host waits for that
     /// and receives the completed file, unless its config upload already carried it.
@@ -778,11 +788,7 @@ impl Engine<'_> {
         if wrote_completed {
             return Ok(());
         }
-        let Some(file) = completed
-            .files_for(host)
-            .iter()
-            .find(|f| f.path == SECRETS_PATH)
-        else {
+        let Some(file) = completed.file(host, SECRETS_PATH) else {
             return Ok(());
         };
         ctx.remote
@@ -802,10 +808,7 @@ impl Engine<'_> {
     /// completes its own file, as the package does without us).
     fn complete_on(&self, ctx: &HostCtx, rendered: &Rendered) -> Option<Rendered> {
         let host = ctx.host.name.as_str();
-        let ours = rendered
-            .files_for(host)
-            .iter()
-            .find(|f| f.path == SECRETS_PATH)?;
+        let ours = rendered.file(host, SECRETS_PATH)?;
         let cmd = RemoteCommand::root(
             format!("{SCALR_HOME}/bin/scalr-server-ctl show-attributes >/dev/null"),
             self.timeouts

@@ -118,6 +118,7 @@ where
 
 /// The outcomes of an earlier stage that may still be running on other hosts (installing while
 /// the first wave reconfigures). The waves wait only for the hosts they are about to start.
+#[derive(Default)]
 pub struct StageOutcomes {
     state: Mutex<StageState>,
     changed: Condvar,
@@ -134,10 +135,7 @@ struct StageState {
 
 impl StageOutcomes {
     pub fn new() -> Self {
-        StageOutcomes {
-            state: Mutex::new(StageState::default()),
-            changed: Condvar::new(),
-        }
+        Self::default()
     }
 
     /// A stage that has already ended with these outcomes.
@@ -215,12 +213,6 @@ impl StageOutcomes {
             state = self.changed.wait(state).unwrap();
         }
         state.outcomes.clone()
-    }
-}
-
-impl Default for StageOutcomes {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

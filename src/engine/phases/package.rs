@@ -11,7 +11,6 @@ use crate::engine::desired::PackageSource;
 use crate::engine::detached::{run_detached, DetachedStep};
 use crate::engine::events::{EventKind, Stream};
 use crate::engine::phases::facts::{parse_installed_version, STATE_DIR};
-use crate::engine::phases::repository::update_command;
 use crate::engine::phases::{HostCtx, Need, PhaseError, Tail};
 use crate::engine::plan::PackageAction;
 use crate::engine::remote::quote;
@@ -27,6 +26,15 @@ pub fn need(action: &Option<PackageAction>) -> Need {
     match action {
         None => Need::Skip("scalr-server is already at the wanted version".into()),
         Some(_) => Need::Run,
+    }
+}
+
+/// Refreshes the package index (the repository file the repository phase wrote); the install
+/// step's first command.
+pub fn update_command(os: OsId) -> &'static str {
+    match os.package_manager() {
+        PackageManager::Apt => "apt-get update",
+        PackageManager::Yum => "yum -q makecache -y",
     }
 }
 

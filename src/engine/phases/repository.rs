@@ -57,14 +57,6 @@ pub fn need(source: &PackageSource, package: &Option<PackageAction>) -> Need {
     }
 }
 
-/// Refreshes the package index; run by the package phase right before installing.
-pub fn update_command(os: OsId) -> &'static str {
-    match os.package_manager() {
-        PackageManager::Apt => "apt-get update",
-        PackageManager::Yum => "yum -q makecache -y",
-    }
-}
-
 pub fn run(ctx: &HostCtx, os: OsId, facts: &HostFacts) -> Result<(), PhaseError> {
     let PackageSource::Packagecloud { repository, token } = &ctx.deployment.package else {
         return Ok(());
