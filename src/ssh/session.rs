@@ -248,6 +248,7 @@ impl HostSession {
     /// `deadline` and never longer than a keepalive period. Returns whether data arrived.
     pub(crate) fn wait_socket(&self, deadline: Instant) -> bool {
         let _ = self.session.keepalive_send();
+        self.flush_delayed_ack();
         let dirs = self.session.block_directions();
         let mut events = libc::POLLIN;
         if matches!(
@@ -267,6 +268,27 @@ impl HostSession {
         // SAFETY: one valid pollfd for a descriptor we own, for the length we pass.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, remaining.as_millis() as libc::c_int) };
         n > 0 && fds[0].revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0
+    }
+
+    /// Acknowledges at once what libssh2 has just read, instead of after Linux's delayed-ACK
+    /// timer (40 ms). Before it sets TCP_NODELAY for a session, sshd sends with Nagle's
+    /// algorithm: it holds a small packet (the reply to our channel open, right after login)
+    /// until its previous one is acknowledged, and we, with nothing to send while we wait for
+    /// that reply, would acknowledge only when the timer fires. Every new connection paid those
+    /// 40 ms. TCP_QUICKACK sends a pending ACK now; the kernel clears it again by itself, so it
+    /// is set each time we are about to wait. Not a TCP socket (a jump tunnel): nothing to do.
+    fn flush_delayed_ack(&self) {
+        let on: libc::c_int = 1;
+        // SAFETY: a valid descriptor we own and a c_int option of the size we pass.
+        unsafe {
+            libc::setsockopt(
+                self.socket.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_QUICKACK,
+                (&on as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
     }
 
     /// Whether the socket has unread data right now (no waiting).
