@@ -16,7 +16,7 @@ use crate::engine::phases::{
     Need, PhaseError, Timeouts,
 };
 use crate::engine::plan::{self, HostPlan};
-use crate::engine::remote::{Connector, ErrorKind, Remote, RemoteCommand, UploadFile};
+use crate::engine::remote::{quote, Connector, ErrorKind, Remote, RemoteCommand, UploadFile};
 use crate::engine::scheduler::{dependencies, run_parallel, run_waves, Permits, StageOutcomes};
 use crate::engine::secrets_completion::{writes_secrets, SecretsCompletion, Turn};
 use crate::topology::OsId;
@@ -806,30 +806,28 @@ impl Engine<'_> {
     /// leaves the completed file in place here) and renders every host's files with it. `None`:
     /// nothing to complete, or completing failed (said in a notice; each host's reconfigure then
     /// completes its own file, as the package does without us).
+    ///
+    /// One command completes and reads the file back: it runs on the first wave's host between
+    /// its install and its reconfigure, where every round trip delays the whole fleet. The file
+    /// arrives on the command's stdout, which nothing records.
     fn complete_on(&self, ctx: &HostCtx, rendered: &Rendered) -> Option<Rendered> {
         let host = ctx.host.name.as_str();
         let ours = rendered.file(host, SECRETS_PATH)?;
         let cmd = RemoteCommand::root(
-            format!("{SCALR_HOME}/bin/scalr-server-ctl show-attributes >/dev/null"),
+            format!(
+                "{SCALR_HOME}/bin/scalr-server-ctl show-attributes >/dev/null && cat -- {}",
+                quote(SECRETS_PATH)
+            ),
             self.timeouts
                 .command
                 .max(std::time::Duration::from_secs(600)),
         );
         let completed = match ctx.remote.run(&cmd, &mut |_| {}) {
-            Ok(out) if out.success() => match ctx.remote.read_file(SECRETS_PATH) {
-                Ok(Some(bytes)) => bytes,
-                Ok(None) => return None,
-                Err(e) => {
-                    self.emit.emit(EventKind::Notice {
-                        text: format!("could not read back the secrets file on {host}: {e}"),
-                    });
-                    return None;
-                }
-            },
+            Ok(out) if out.success() => out.stdout.into_bytes(),
             Ok(out) => {
                 self.emit.emit(EventKind::Notice {
                     text: format!(
-                        "scalr-server-ctl show-attributes failed on {host} (exit {}): {}; each host's reconfigure completes its own secrets file",
+                        "completing the secrets file with scalr-server-ctl show-attributes failed on {host} (exit {}): {}; each host's reconfigure completes its own secrets file",
                         out.exit_code,
                         out.stderr.trim()
                     ),
