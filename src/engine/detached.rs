@@ -3,7 +3,7 @@
 //!
 //! A small POSIX sh launcher takes a lock (a directory holding the owner's pid, step, start time
 //! and hostname; renamed into place so it is never seen half-written), starts the command with
-//! `nohup setsid`, and, in the same SSH command, streams the log with `tail -f --pid` until the
+//! `setsid` (ignoring hangups), and, in the same SSH command, streams the log with `tail -f --pid` until the
 //! job ends, then prints the exit code: one round trip per step. The command writes
 //! `<dir>/<step>.log`, then `<dir>/<step>.rc` (renamed into place), then releases the lock. After
 //! a dropped connection the engine reconnects and attaches again from the byte where it stopped.
@@ -66,7 +66,7 @@ pub enum DetachedError {
     Lost { step: String, log: String },
     #[error("{0}")]
     Remote(RemoteError),
-    #[error("the detached launcher answered unexpectedly: {0}; check that sh, setsid, nohup and tail exist on the host")]
+    #[error("the detached launcher answered unexpectedly: {0}; check that sh, setsid and tail exist on the host")]
     Protocol(String),
 }
 
@@ -118,13 +118,13 @@ if ! mv -T "$tmp" "$lock" 2>/dev/null; then
 fi
 log="$dir/$step.log"; rc="$dir/$step.rc"; wake="$dir/.$step.wake.$$"
 [ ! -e "$rc" ] && [ ! -e "$rc.tmp" ] || rm -f "$rc" "$rc.tmp"; : > "$log"; : > "$wake"
-echo "$id" > "$dir/$step.id.tmp" && mv -f "$dir/$step.id.tmp" "$dir/$step.id"
-job='echo $$ > "$1/lock/pid.new" && mv -f "$1/lock/pid.new" "$1/lock/pid"; cd /
+echo "$id" > "$dir/$step.id"
+job='trap "" HUP; echo $$ > "$1/lock/pid.new" && mv -f "$1/lock/pid.new" "$1/lock/pid"; cd /
 ( (eval "$3") >>"$1/$2.log" 2>&1 </dev/null; code=$?
 if [ $code -eq 0 ] && [ -n "$4" ]; then (eval "$4") >>"$1/$2.log" 2>&1 </dev/null || code=$?; fi
 echo $code > "$1/$2.rc.tmp"; mv -f "$1/$2.rc.tmp" "$1/$2.rc" ) </dev/null &
 echo $! > "$1/lock/work.new" && mv -f "$1/lock/work.new" "$1/lock/work"; wait; rm -rf "$1/lock"'
-nohup setsid sh -c "$job" scalr-installer-job "$dir" "$step" "$cmd" "$after" >/dev/null 2>&1 </dev/null &
+setsid sh -c "$job" scalr-installer-job "$dir" "$step" "$cmd" "$after" >/dev/null 2>&1 </dev/null &
 job_pid=$!
 echo "{MARK} started pid=$job_pid"
 tail -q -s 0.1 -c +1 -f --pid="$job_pid" "$log" "$wake" &
@@ -144,11 +144,13 @@ rm -f "$wake"
     )
 }
 
-/// Ends every attach: a newline if the log does not end with one, so the verdict is a line of
-/// its own, then `SCALR-DETACHED rc=N`, or `lost` when the job ended without recording one.
+/// Ends every attach: a newline, so the verdict is a line of its own even when the log does not
+/// end with one (the reader drops that separator when it is a blank line of its own), then
+/// `SCALR-DETACHED rc=N`, or `lost` when the job ended without recording one. Asking the log
+/// whether it ends with a newline would cost a process on every host at every step.
 fn finish_lines() -> String {
     format!(
-        r#"if [ -s "$log" ] && [ -n "$(tail -c 1 "$log")" ]; then echo; fi
+        r#"echo
 if [ -f "$rc" ]; then read -r code < "$rc" || true; echo "{MARK} rc=$code"; else echo "{MARK} lost"; fi
 "#
     )
@@ -256,6 +258,10 @@ struct Reader {
     verdict: Option<Mark>,
     /// The launcher's other output, for an unexpected answer.
     launcher_said: String,
+    /// A blank line not passed on yet: the separator before the verdict (see `finish_lines`)
+    /// looks just like a blank log line, and only the next line tells them apart. Not counted
+    /// until passed on, so a reattach streams a real one again.
+    held_blank: bool,
 }
 
 impl Reader {
@@ -264,6 +270,15 @@ impl Reader {
             launching,
             verdict: None,
             launcher_said: String::new(),
+            held_blank: false,
+        }
+    }
+
+    /// Passes on a blank line held back: what followed shows it was the log's own.
+    fn release_blank(&mut self, offset: &mut u64, on_line: &mut dyn FnMut(&str)) {
+        if std::mem::take(&mut self.held_blank) {
+            *offset += 1;
+            on_line("");
         }
     }
 
@@ -279,6 +294,8 @@ impl Reader {
         }
         let restream = format!("{MARK} restream");
         if let Some(cut) = line.strip_suffix(&restream).filter(|_| !self.launching) {
+            // No separator comes before this mark: a blank line held was the log's.
+            self.release_blank(offset, on_line);
             // tail stopped mid-line: those bytes are in the log, without their newline.
             if !cut.is_empty() {
                 *offset += cut.len() as u64;
@@ -286,6 +303,8 @@ impl Reader {
             }
             self.verdict = Some(Mark::Restream);
         } else if let Some(rest) = line.strip_prefix(MARK) {
+            // The separator before the verdict is not part of the log.
+            self.held_blank = false;
             match parse_mark(step, rest) {
                 Mark::Started if self.launching => self.launching = false,
                 Mark::Started => self.verdict = Some(Mark::Unexpected("started".into())),
@@ -296,6 +315,11 @@ impl Reader {
             self.launcher_said.push_str(line);
             self.launcher_said.push('\n');
         } else {
+            self.release_blank(offset, on_line);
+            if line.is_empty() {
+                self.held_blank = true;
+                return;
+            }
             *offset += line.len() as u64 + 1;
             on_line(line);
         }
@@ -478,7 +502,7 @@ mod tests {
             let scripts = self.scripts.lock().unwrap();
             scripts
                 .iter()
-                .filter(|s| s.contains("nohup setsid"))
+                .filter(|s| s.contains("setsid sh -c"))
                 .count()
         }
     }
@@ -675,10 +699,27 @@ mod tests {
             wire[0].starts_with("SCALR-DETACHED started pid="),
             "{wire:?}"
         );
+        // A separator line comes before the verdict (blank here: the log ends with a newline).
         assert_eq!(
             wire[1..],
-            ["a", "", "  b $x", "no newline tail", "SCALR-DETACHED rc=0"]
+            [
+                "a",
+                "",
+                "  b $x",
+                "no newline tail",
+                "",
+                "SCALR-DETACHED rc=0"
+            ]
         );
+
+        // A log that ends with a newline gets a blank separator, which the reader drops; a
+        // blank line of the log's own, even its last, is kept.
+        let mut s = step(tmp.path(), "printf 'a\\n\\nb\\n\\n'");
+        s.name = "blank-end".into();
+        let mut lines = Vec::new();
+        run_detached(&shell, &s, &mut |l| lines.push(l.to_string())).unwrap();
+        assert_eq!(std::fs::read(s.log_path()).unwrap(), b"a\n\nb\n\n");
+        assert_eq!(lines, ["a", "", "b", ""]);
     }
 
     #[test]
@@ -783,7 +824,7 @@ mod tests {
         // An attach that found no log, then the launch.
         let scripts = shell.scripts.lock().unwrap();
         assert_eq!(scripts.len(), 2);
-        assert!(scripts[0].contains("nolog") && scripts[1].contains("nohup setsid"));
+        assert!(scripts[0].contains("nolog") && scripts[1].contains("setsid sh -c"));
     }
 
     #[test]
@@ -985,6 +1026,8 @@ mod tests {
             "SCALR-DETACHED stale pid=12",
             "SCALR-DETACHED started pid=77",
             "héllo",
+            "",
+            // The separator before the verdict.
             "",
             "SCALR-DETACHED rc=2",
             "after the verdict",

@@ -114,7 +114,7 @@ impl Remote for FakeHost {
             say(t, &mut out);
         } else if script.starts_with("bash -c") && script.contains(" probe ") {
             say(fake_probes(script), &mut out);
-        } else if script.contains("nohup setsid") {
+        } else if script.contains("setsid sh -c") {
             let vars = first_line_vars(script);
             let (step, command, after) = (
                 vars["step"].clone(),
