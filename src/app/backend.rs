@@ -352,7 +352,7 @@ fn detection_connector(
 /// The engine's facts phase on one host: its OS, or why it could not be read.
 fn detect_one(connector: &dyn Connector, host: &str) -> Result<OsId, String> {
     let remote = connector.connect(host).map_err(|e| e.message)?;
-    let found = facts::gather(remote.as_ref(), &[], SECRETS_PATH).map_err(|e| e.message)?;
+    let found = facts::gather(remote.as_ref(), &[], SECRETS_PATH, &[]).map_err(|e| e.message)?;
     found.os.id.ok_or_else(|| {
         format!(
             "{host} runs {}, which Scalr Server does not support — choose a host with a supported OS",

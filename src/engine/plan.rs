@@ -400,6 +400,7 @@ mod tests {
             listeners: vec![],
             clock_offset_secs: None,
             uid: Some(0),
+            peer_probes: None,
         }
     }
 

@@ -191,7 +191,7 @@ impl Engine<'_> {
                 // Only a fatal error (a refused sudo, a script that cannot run) is a sudo
                 // problem; a dropped connection or a timeout is reported as what it is.
                 let paths = self.paths_for(host);
-                let f = facts::gather(remote.as_ref(), &paths, SECRETS_PATH);
+                let f = facts::gather(remote.as_ref(), &paths, SECRETS_PATH, &self.peers_of(host));
                 let uid = match &f {
                     Ok(f) => Ok(f.uid),
                     Err(e) if e.kind == ErrorKind::Fatal => Err(e.message.clone()),
@@ -234,6 +234,20 @@ impl Engine<'_> {
             .filter(|(_, o)| !matches!(o, HostOutcome::Succeeded))
             .collect();
         (sessions, failed)
+    }
+
+    /// The other hosts' ports `host` will need, each once (as `ports` lists them).
+    fn peers_of(&self, host: &str) -> Vec<(String, u16)> {
+        let Some(desired) = self.desired.host(host) else {
+            return Vec::new();
+        };
+        desired
+            .needs
+            .iter()
+            .map(|n| (n.address.clone(), n.port))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect()
     }
 
     /// Our files on `host`, plus the package repository file (so its hash is known).
@@ -292,17 +306,20 @@ impl Engine<'_> {
             // Each host probes the peers' ports it will need (as `ports` lists them). Before the
             // install nothing listens there: a refusal proves the peer answers, only a timeout
             // (a firewall dropping, no route) blocks. Probing every peer's SSH port instead made
-            // every sshd fork for every other host, quadratic in the fleet.
-            let peers: Vec<(String, u16)> = desired
-                .needs
-                .iter()
-                .map(|n| (n.address.clone(), n.port))
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            if probe_peers && !peers.is_empty() {
-                let cmd =
-                    RemoteCommand::root(preflight::probe_script(&peers, 3), self.timeouts.command);
+            // every sshd fork for every other host, quadratic in the fleet. A host without the
+            // package probed already, with its facts.
+            let peers = self.peers_of(host);
+            if let (true, Some(probed)) = (probe_peers, &s.facts.peer_probes) {
+                checks.push(preflight::check_peers(
+                    host,
+                    &preflight::parse_probes(probed),
+                    &names,
+                ));
+            } else if probe_peers && !peers.is_empty() {
+                let cmd = RemoteCommand::root(
+                    preflight::probe_script(&peers, facts::PEER_PROBE_TIMEOUT_SECS),
+                    self.timeouts.command,
+                );
                 match s.remote.run(&cmd, &mut |_| {}) {
                     Ok(out) => checks.push(preflight::check_peers(
                         host,

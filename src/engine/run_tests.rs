@@ -31,6 +31,8 @@ struct HostState {
     fail_reconfigure: bool,
     commands: Vec<String>,
     uploads: Vec<String>,
+    /// Peer probes run as commands of their own (not within the facts script).
+    separate_probes: usize,
 }
 
 /// Every command any fake host ran, in order, as `host: what`.
@@ -111,8 +113,19 @@ impl Remote for FakeHost {
                     use base64::Engine as _;
                     format!("present\n{}\n", base64::engine::general_purpose::STANDARD.encode(c))
                 }).unwrap_or_default()));
+            // The script probes the peers itself where the package is not installed.
+            let section = format!("{m}probes'; ");
+            if let (Some(at), None) = (script.find(&section), &s.version) {
+                let probe = &script[at + section.len()..];
+                let probe = &probe[..probe.rfind("; fi").expect("the probe's if ends")];
+                t = t.replace(
+                    &format!("{m}end\n"),
+                    &format!("{m}probes\n{}{m}end\n", fake_probes(probe)),
+                );
+            }
             say(t, &mut out);
         } else if script.starts_with("bash -c") && script.contains(" probe ") {
+            s.separate_probes += 1;
             say(fake_probes(script), &mut out);
         } else if script.contains("setsid sh -c") {
             let vars = first_line_vars(script);
@@ -573,6 +586,37 @@ fn peers_are_probed_before_a_change_and_only_by_verify_when_nothing_changes() {
         "enable_all false\napp[:instances_connection_policy] = 'local'\n".into();
     let (_, changed) = w.run("apply");
     assert!(preflight_checks(&changed).iter().any(|c| c == "peers"));
+}
+
+#[test]
+fn hosts_without_the_package_probe_their_peers_with_their_facts_and_installed_ones_separately() {
+    let w = World::ha();
+    let separate = |w: &World| -> usize {
+        w.fleet
+            .hosts
+            .values()
+            .map(|h| h.lock().unwrap().separate_probes)
+            .sum()
+    };
+    let (_, first) = w.run("apply");
+    let peers_passed = first
+        .iter()
+        .filter(|e| {
+            matches!(&e.kind, EventKind::Check { name, status, .. }
+                if name == "peers" && *status == CheckStatus::Pass)
+        })
+        .count();
+    assert_eq!(peers_passed, 5, "every host but the master has peers");
+    assert_eq!(separate(&w), 0, "a first install probes within the facts");
+    *w.renderer.main_rb.lock().unwrap() =
+        "enable_all false\napp[:instances_connection_policy] = 'local'\n".into();
+    let (_, changed) = w.run("apply");
+    assert!(preflight_checks(&changed).iter().any(|c| c == "peers"));
+    assert_eq!(
+        separate(&w),
+        5,
+        "installed hosts probe with a command of its own"
+    );
 }
 
 #[test]

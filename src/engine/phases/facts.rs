@@ -3,6 +3,7 @@
 //!
 //! One remote script prints labelled sections; everything else is pure parsing, unit-tested here.
 
+use crate::engine::phases::preflight;
 use crate::engine::remote::{quote, Remote, RemoteCommand, RemoteError};
 use crate::topology::{OsId, PackageManager};
 use std::collections::BTreeMap;
@@ -80,7 +81,14 @@ pub struct HostFacts {
     /// Who the facts script ran as (`0` when sudo works): the sudo check needs no command of
     /// its own.
     pub uid: Option<u32>,
+    /// The peer probes' output (`preflight::parse_probes` reads it), when the facts script ran
+    /// them: on a host without the package. `None`: the preflight probes with a command of its
+    /// own if it needs to.
+    pub peer_probes: Option<String>,
 }
+
+/// How long a peer probe waits for an answer before it counts as a timeout.
+pub const PEER_PROBE_TIMEOUT_SECS: u32 = 3;
 
 const SECTION: &str = "@@scalr-installer:";
 
@@ -97,7 +105,11 @@ const SHOW_FILE: &str = r#"show_file() { [ -r "$1" ] || return 0; while IFS= rea
 /// run (no hashing when none of the files exists, no package query without the package's tree).
 /// What still forks: `df`, `ss`, `date`, and, when there is something to ask about, the package
 /// query, `sha256sum`, `stat` and `base64`.
-pub fn facts_script(files: &[String], secrets_path: &str) -> String {
+///
+/// `peers` are the other hosts' ports this host will need. Where the package is not installed
+/// (a first install, when the peer check always runs) the script probes them too, instead of
+/// leaving that to a second command after the facts: see [`HostFacts::peer_probes`].
+pub fn facts_script(files: &[String], secrets_path: &str, peers: &[(String, u16)]) -> String {
     let quoted: Vec<String> = files.iter().map(|f| quote(f)).collect();
     let s = |name: &str| format!("echo '{SECTION}{name}'");
     let existing_files = if quoted.is_empty() {
@@ -157,6 +169,15 @@ pub fn facts_script(files: &[String], secrets_path: &str) -> String {
             "if [ -f {0} ]; then echo present; base64 < {0}; fi",
             quote(secrets_path)
         ),
+        if peers.is_empty() {
+            "true".into()
+        } else {
+            format!(
+                "if [ ! -d {SCALR_HOME}/embedded ]; then {}; {}; fi",
+                s("probes"),
+                preflight::probe_script(peers, PEER_PROBE_TIMEOUT_SECS).trim_end()
+            )
+        },
         s("end"),
         "true".into(),
     ]
@@ -476,6 +497,7 @@ pub fn parse_facts(output: &str, local_mid_epoch: i64) -> HostFacts {
             .ok()
             .map(|remote| remote - local_mid_epoch),
         uid: get("uid").trim().parse().ok(),
+        peer_probes: sections.get("probes").cloned(),
     }
 }
 
@@ -507,8 +529,12 @@ pub fn gather(
     remote: &dyn Remote,
     files: &[String],
     secrets_path: &str,
+    peers: &[(String, u16)],
 ) -> Result<HostFacts, RemoteError> {
-    let cmd = RemoteCommand::root(facts_script(files, secrets_path), Duration::from_secs(60));
+    let cmd = RemoteCommand::root(
+        facts_script(files, secrets_path, peers),
+        Duration::from_secs(60),
+    );
     let before = SystemTime::now();
     let out = remote.run(&cmd, &mut |_| {})?;
     let after = SystemTime::now();
@@ -617,7 +643,7 @@ mod tests {
         );
         assert_eq!(absent.uid, Some(1000));
         assert_eq!(absent.secrets_file, None);
-        let script = facts_script(&[], "/etc/s e/x.json");
+        let script = facts_script(&[], "/etc/s e/x.json", &[]);
         assert!(script.contains("base64 < '/etc/s e/x.json'"), "{script}");
     }
 
@@ -652,7 +678,7 @@ mod tests {
 
     #[test]
     fn the_facts_script_prefers_ss_and_falls_back_to_listening_lines_of_proc() {
-        let script = facts_script(&[], "/etc/scalr-server/scalr-server-secrets.json");
+        let script = facts_script(&[], "/etc/scalr-server/scalr-server-secrets.json", &[]);
         assert!(script.contains("listening=$(ss -ltn"), "{script}");
         assert!(script.contains("grep -h ' 0A ' /proc/net/tcp"), "{script}");
         let with_ss = "@@scalr-installer:ss\nState Recv-Q Send-Q Local Peer\nLISTEN 0 128 0.0.0.0:80 0.0.0.0:*\n@@scalr-installer:end\n";
@@ -711,7 +737,7 @@ mod tests {
 
     #[test]
     fn the_script_quotes_every_path() {
-        let script = facts_script(&["/etc/x y".to_string()], "/etc/s e/c'rets.json");
+        let script = facts_script(&["/etc/x y".to_string()], "/etc/s e/c'rets.json", &[]);
         assert!(script.contains("for f in '/etc/x y'; do"), "{script}");
     }
 
@@ -748,6 +774,42 @@ mod tests {
     }
 
     #[test]
+    fn without_the_package_the_script_probes_the_peers_itself() {
+        // This machine has no /opt/scalr-server/embedded, as a host before its first install.
+        let open = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let (open_port, closed_port) = (
+            open.local_addr().unwrap().port(),
+            closed.local_addr().unwrap().port(),
+        );
+        drop(closed);
+        let peers = [
+            ("127.0.0.1".to_string(), open_port),
+            ("127.0.0.1".to_string(), closed_port),
+        ];
+        let out = run_script(&facts_script(&[], "/nonexistent/secrets.json", &peers));
+        let facts = parse_facts(&out, 0);
+        let probed = facts
+            .peer_probes
+            .unwrap_or_else(|| panic!("not probed with the facts: {out}"));
+        let verdicts = preflight::parse_probes(&probed);
+        assert_eq!(verdicts.len(), 2, "{probed}");
+        assert!(
+            probed.contains(&format!("open 127.0.0.1 {open_port}")),
+            "{probed}"
+        );
+        assert!(
+            probed.contains(&format!("refused 127.0.0.1 {closed_port}")),
+            "{probed}"
+        );
+        assert!(out.contains(&format!("{SECTION}end")));
+
+        // No peers: no probing at all.
+        let out = run_script(&facts_script(&[], "/nonexistent/secrets.json", &[]));
+        assert_eq!(parse_facts(&out, 0).peer_probes, None);
+    }
+
+    #[test]
     fn the_script_reads_files_without_forks_and_hashes_only_files_that_exist() {
         let tmp = tempfile::tempdir().unwrap();
         let present = tmp.path().join("scalr server.rb");
@@ -759,7 +821,7 @@ mod tests {
             absent.to_string_lossy().into_owned(),
         ];
         let secrets = tmp.path().join("secrets.json");
-        let out = run_script(&facts_script(&files, &secrets.to_string_lossy()));
+        let out = run_script(&facts_script(&files, &secrets.to_string_lossy(), &[]));
         let sections = split_sections(&out);
         assert!(sections.contains_key("end"), "{out}");
         let facts = parse_facts(&out, 0);
@@ -779,7 +841,7 @@ mod tests {
         assert_eq!(facts.secrets_file, None);
 
         // Nothing there: no hashing at all, and every section still present.
-        let out = run_script(&facts_script(&files[1..], &secrets.to_string_lossy()));
+        let out = run_script(&facts_script(&files[1..], &secrets.to_string_lossy(), &[]));
         let sections = split_sections(&out);
         assert_eq!(
             (sections["sha256"].as_str(), sections["stat"].as_str()),

@@ -433,6 +433,7 @@ mod tests {
             listeners: vec![],
             clock_offset_secs: Some(0),
             uid: Some(0),
+            peer_probes: None,
         }
     }
 
