@@ -110,13 +110,20 @@ pub fn running_pid(root: &SimRoot) -> Option<i32> {
         .trim()
         .parse()
         .ok()?;
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    is_daemon(pid).then_some(pid)
+}
+
+/// Whether `pid` is a live (not zombie) supervisor daemon.
+fn is_daemon(pid: i32) -> bool {
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
     let is_ours = cmdline.split(|b| *b == 0).any(|arg| arg == b"supervise");
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let zombie = status
         .lines()
         .any(|l| l.starts_with("State:") && l.contains('Z'));
-    (is_ours && !zombie).then_some(pid)
+    is_ours && !zombie
 }
 
 /// Sends one control command and returns the daemon's reply.
@@ -213,7 +220,8 @@ pub fn stop_supervisor(root: &SimRoot) {
     let _ = control(root, "shutdown");
     let deadline = Instant::now() + Duration::from_secs(3);
     while Instant::now() < deadline {
-        if running_pid(root).is_none() {
+        // Gone means the process, not only its pidfile (removed just before it exits).
+        if running_pid(root).is_none() && !is_daemon(pid) {
             return;
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -355,6 +363,12 @@ pub fn run_daemon(root: &SimRoot) -> ExitCode {
                 })
                 .collect(),
             ["shutdown"] => {
+                // Close every port before the pidfile goes: whoever waits for the pidfile to
+                // disappear (stop_supervisor, then a new daemon binding the same ports) must
+                // not find a port still held by a daemon that is only on its way out.
+                for slot in slots_guard.iter_mut() {
+                    slot.stop();
+                }
                 drop(slots_guard);
                 let _ = conn.write_all(b"bye\n");
                 let _ = std::fs::remove_file(root.path(PIDFILE));
