@@ -613,11 +613,12 @@ impl Engine<'_> {
         // servers are still installing. The permits keep `--concurrency` across both.
         let waves = self.waves();
         let everyone_at_once = self.concurrency() >= self.hosts().len();
-        let first_wave = match waves.first() {
+        let first_wave: std::collections::BTreeSet<String> = match waves.first() {
             Some(w) if everyone_at_once => w.iter().cloned().collect(),
             _ => Default::default(),
         };
-        let completion = SecretsCompletion::new(writes_secrets(&plans), first_wave);
+        let in_first_wave = |host: &str| first_wave.contains(host);
+        let completion = SecretsCompletion::new(writes_secrets(&plans), first_wave.clone());
         let permits = Permits::new(self.concurrency());
         let prepared = StageOutcomes::new();
         let plan_of = |h: &str| plans.iter().find(|p| p.host == h).expect("planned host");
@@ -653,6 +654,9 @@ impl Engine<'_> {
                     prepared_host(host, outcome);
                 }
             });
+            // Hosts of later waves wait to upload until the first wave is under way; however
+            // the waves end (even by a panic), they are released.
+            let _under_way = completion.under_way_on_drop();
             run_waves(
                 &waves,
                 &deps,
@@ -679,12 +683,21 @@ impl Engine<'_> {
                                     os,
                                     &digest,
                                     s.facts.markers.reconfigure_steps,
+                                    &|| {
+                                        if in_first_wave(host) {
+                                            completion.first_wave_under_way();
+                                        }
+                                    },
                                 )
                             },
                         )
                     })
                 },
-                |_, so_far| {
+                |index, so_far| {
+                    if index == 0 {
+                        // The first wave ran, failed or was skipped: nothing left to wait for.
+                        completion.first_wave_under_way();
+                    }
                     let (Some(m), Some(sl)) = (&master, slave) else {
                         return vec![];
                     };

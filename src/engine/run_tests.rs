@@ -33,6 +33,8 @@ struct HostState {
     uploads: Vec<String>,
     /// Peer probes run as commands of their own (not within the facts script).
     separate_probes: usize,
+    /// The run is cancelled (as by Ctrl-C) when this host is sent a command containing this.
+    cancel_on: Option<String>,
 }
 
 /// Every command any fake host ran, in order, as `host: what`.
@@ -42,6 +44,7 @@ struct FakeHost {
     name: String,
     state: Arc<Mutex<HostState>>,
     journal: Journal,
+    cancel: Arc<AtomicBool>,
 }
 
 /// `bash -c BODY probe ADDRESS PORT ADDRESS PORT …`: every peer answers.
@@ -74,6 +77,12 @@ impl Remote for FakeHost {
     ) -> Result<Output, RemoteError> {
         let mut s = self.state.lock().unwrap();
         let script = cmd.script.as_str();
+        if s.cancel_on
+            .as_ref()
+            .is_some_and(|c| script.contains(c.as_str()))
+        {
+            self.cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         let mut out = Output::default();
         let mut say = |text: String, out: &mut Output| {
             for l in text.lines() {
@@ -264,6 +273,14 @@ impl Remote for FakeHost {
 struct Fleet {
     hosts: BTreeMap<String, Arc<Mutex<HostState>>>,
     journal: Journal,
+    /// The run's cancel flag, which a fake host may set (`cancel_on`).
+    cancel: Arc<AtomicBool>,
+}
+
+impl Fleet {
+    fn fleet_cancel(&self) -> Arc<AtomicBool> {
+        self.cancel.clone()
+    }
 }
 
 impl Connector for Fleet {
@@ -276,6 +293,7 @@ impl Connector for Fleet {
             name: host.into(),
             state: state.clone(),
             journal: self.journal.clone(),
+            cancel: self.fleet_cancel(),
         }))
     }
 }
@@ -418,6 +436,7 @@ impl World {
             fleet: Fleet {
                 hosts,
                 journal: Arc::default(),
+                cancel: Arc::default(),
             },
             renderer: FakeRenderer {
                 hosts: names,
@@ -438,13 +457,14 @@ impl World {
             s.commands.clear();
         }
         let (tx, rx) = channel();
-        let cancel = AtomicBool::new(false);
+        let cancel = &*self.fleet.cancel;
+        cancel.store(false, std::sync::atomic::Ordering::SeqCst);
         let engine = Engine {
             desired: &self.desired,
             renderer: &self.renderer,
             connector: &self.fleet,
             emit: Emitter::new(tx, Arc::new(Redactor::new(self.desired.secret_values()))),
-            cancel: &cancel,
+            cancel,
             concurrency: 0,
             timeouts: Timeouts::default(),
             only: self.only.clone(),
@@ -586,6 +606,32 @@ fn peers_are_probed_before_a_change_and_only_by_verify_when_nothing_changes() {
         "enable_all false\napp[:instances_connection_policy] = 'local'\n".into();
     let (_, changed) = w.run("apply");
     assert!(preflight_checks(&changed).iter().any(|c| c == "peers"));
+}
+
+#[test]
+fn a_cancel_once_the_first_wave_is_prepared_releases_the_hosts_waiting_to_upload() {
+    // The later hosts wait to upload until the first wave is under way; cancelled before it
+    // starts, the run must still end, having reconfigured nothing.
+    let w = std::sync::Arc::new(World::ha());
+    w.host("db-master").cancel_on = Some("show-attributes".into());
+    let (tx, rx) = channel();
+    let world = w.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(world.run("apply"));
+    });
+    let (summary, events) = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the cancelled run ends instead of waiting forever");
+    assert_ne!(summary.exit, ExitStatus::Success);
+    assert!(
+        !events.iter().any(|e| matches!(
+            &e.kind,
+            EventKind::PhaseStarted {
+                phase: Phase::Reconfigure
+            }
+        )),
+        "nothing is reconfigured after a cancel"
+    );
 }
 
 #[test]

@@ -10,6 +10,11 @@
 //! way: completing there costs that host one quick command, while any other completer would cost
 //! it an extra upload, on the path every later wave waits for. The others are in later waves, so
 //! their wait costs nothing; if no first-wave host can get there (one failed), anyone may claim.
+//!
+//! Those later hosts also hold their upload until the first wave's reconfigure is under way:
+//! released together the moment the completion is published, a fleet's uploads would compete
+//! with the first wave's launch, the one step every later wave waits for, while they themselves
+//! have until the next wave.
 
 use crate::engine::desired::{Rendered, SECRETS_PATH};
 use crate::engine::plan::HostPlan;
@@ -38,6 +43,8 @@ struct Pending {
     claimed: bool,
     /// Hosts the claim is kept for while any of them may still get here.
     preferred: BTreeSet<String>,
+    /// The first wave's reconfigure runs (or never will): later hosts may upload.
+    first_wave_under_way: bool,
 }
 
 /// What a host arriving at the rendezvous does.
@@ -46,6 +53,16 @@ pub enum Turn<'a> {
     Complete(Claim<'a>),
     /// Completed elsewhere (or nothing to complete).
     Done(Option<&'a Rendered>),
+}
+
+/// Marks the first wave under way when dropped: held by the wave stage, so however it ends
+/// (a failure, a cancel, a panic) the hosts waiting to upload are released.
+pub struct UnderWayOnDrop<'a>(&'a SecretsCompletion);
+
+impl Drop for UnderWayOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.first_wave_under_way();
+    }
 }
 
 /// The right to complete the secrets. Dropped unpublished (a panic, an early return), it
@@ -76,6 +93,7 @@ impl SecretsCompletion {
             pending: Mutex::new(Pending {
                 claimed: false,
                 preferred,
+                first_wave_under_way: false,
             }),
             done: OnceLock::new(),
             changed: Condvar::new(),
@@ -110,17 +128,36 @@ impl SecretsCompletion {
     /// A host outside the first wave waits here, before writing its files, while a first-wave
     /// host may still complete the secrets: it then writes the completed file in its one upload
     /// instead of writing the secrets twice, and its wait costs nothing (its wave comes later).
+    /// Once the secrets are completed it still waits for the first wave's reconfigure to be
+    /// under way ([`SecretsCompletion::first_wave_under_way`]), so as not to compete with its
+    /// launch.
     pub fn wait_unless_first_wave(&self, host: &str) {
         if !self.needed {
             return;
         }
         let mut pending = self.pending.lock().unwrap();
-        while self.done.get().is_none()
+        while (self.done.get().is_none() || !pending.first_wave_under_way)
             && !pending.preferred.is_empty()
             && !pending.preferred.contains(host)
         {
             pending = self.changed.wait(pending).unwrap();
         }
+    }
+
+    /// The first wave's reconfigure has started (its first line arrived), ended, or will not
+    /// run: hosts of later waves may write their files. Called on every path out of the waves
+    /// (see [`UnderWayOnDrop`]), so no host waits forever.
+    pub fn first_wave_under_way(&self) {
+        let mut pending = self.pending.lock().unwrap();
+        if !pending.first_wave_under_way {
+            pending.first_wave_under_way = true;
+            self.changed.notify_all();
+        }
+    }
+
+    /// Calls [`SecretsCompletion::first_wave_under_way`] when dropped.
+    pub fn under_way_on_drop(&self) -> UnderWayOnDrop<'_> {
+        UnderWayOnDrop(self)
     }
 
     /// `host` will not get here (it failed or was never started): the claim is no longer kept
@@ -243,7 +280,25 @@ mod tests {
                 panic!("db-master must claim");
             };
             claim.publish(Some(rendered("by db-master")));
+            // Completed, but db-master's reconfigure is not under way yet: app-1 still waits.
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            assert!(
+                !later.is_finished(),
+                "app-1 waits for the first wave to be under way"
+            );
+            c.first_wave_under_way();
             assert_eq!(later.join().unwrap().as_deref(), Some("by db-master"));
+        });
+        // The wave stage's guard releases them however it ends.
+        let c = SecretsCompletion::new(true, first_wave(&["db-master"]));
+        std::thread::scope(|s| {
+            let later = s.spawn(|| c.wait_unless_first_wave("app-1"));
+            let Turn::Complete(claim) = c.claim_or_wait("db-master") else {
+                panic!("db-master must claim");
+            };
+            claim.publish(None);
+            drop(c.under_way_on_drop());
+            later.join().unwrap();
         });
         // Without a first wave to wait for (or once it failed), nobody waits.
         let c = SecretsCompletion::new(true, BTreeSet::new());

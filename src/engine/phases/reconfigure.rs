@@ -42,16 +42,23 @@ pub fn step(os: OsId, digest: &str, timeouts: Timeouts) -> DetachedStep {
     }
 }
 
+/// Runs the reconfigure detached and reports its progress. `on_running` is called once, when
+/// its first line arrives: the package's reconfigure is running on the host.
 pub fn run(
     ctx: &HostCtx,
     os: OsId,
     digest: &str,
     expected_steps: Option<usize>,
+    on_running: &dyn Fn(),
 ) -> Result<(), PhaseError> {
     let step = step(os, digest, ctx.timeouts);
     let mut progress = ReconfigureProgress::new(expected_steps);
     let mut tail = Tail::new(20);
+    let mut running = false;
     let result = run_detached(ctx.remote, &step, &mut |line| {
+        if !std::mem::replace(&mut running, true) {
+            on_running();
+        }
         tail.push(line);
         ctx.emit.emit(EventKind::Line {
             stream: Stream::Stdout,
