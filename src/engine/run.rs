@@ -156,7 +156,9 @@ impl Engine<'_> {
     }
 
     /// Connect and facts on every host. Returns the sessions and the hosts that failed.
-    fn survey(&self) -> (Sessions, BTreeMap<String, HostOutcome>) {
+    /// `probing`: the preflight follows, so a host without the package probes its peers with
+    /// its facts (`status` has no preflight, and probes nothing).
+    fn survey(&self, probing: bool) -> (Sessions, BTreeMap<String, HostOutcome>) {
         let sessions: Sessions = Mutex::new(BTreeMap::new());
         let outcomes = run_parallel(&self.hosts(), self.concurrency(), self.cancel, |host| {
             let emit = self.emit.for_host(host);
@@ -191,7 +193,12 @@ impl Engine<'_> {
                 // Only a fatal error (a refused sudo, a script that cannot run) is a sudo
                 // problem; a dropped connection or a timeout is reported as what it is.
                 let paths = self.paths_for(host);
-                let f = facts::gather(remote.as_ref(), &paths, SECRETS_PATH, &self.peers_of(host));
+                let peers = if probing {
+                    self.peers_of(host)
+                } else {
+                    Vec::new()
+                };
+                let f = facts::gather(remote.as_ref(), &paths, SECRETS_PATH, &peers);
                 let uid = match &f {
                     Ok(f) => Ok(f.uid),
                     Err(e) if e.kind == ErrorKind::Fatal => Err(e.message.clone()),
@@ -492,7 +499,7 @@ impl Engine<'_> {
 
     pub fn check(&self) -> Summary {
         self.start("check");
-        let (sessions, mut outcomes) = self.survey();
+        let (sessions, mut outcomes) = self.survey(true);
         let checks = self.preflight(&sessions, true);
         for (host, c) in &checks {
             outcomes.insert(
@@ -516,7 +523,7 @@ impl Engine<'_> {
 
     pub fn plan_only(&self) -> Summary {
         self.start("plan");
-        let (sessions, mut outcomes) = self.survey();
+        let (sessions, mut outcomes) = self.survey(true);
         let rendered = self.render(&sessions);
         let probe_peers = self.anything_to_change(&sessions, rendered.as_ref().ok());
         let checks = self.preflight(&sessions, probe_peers);
@@ -577,7 +584,7 @@ impl Engine<'_> {
 
     pub fn apply(&self) -> Summary {
         self.start("apply");
-        let (sessions, mut outcomes) = self.survey();
+        let (sessions, mut outcomes) = self.survey(true);
         let rendered = self.render(&sessions);
         let probe_peers = self.anything_to_change(&sessions, rendered.as_ref().ok());
         let checks = self.preflight(&sessions, probe_peers);
@@ -895,7 +902,7 @@ impl Engine<'_> {
 
     pub fn status(&self) -> Summary {
         self.start("status");
-        let (sessions, mut outcomes) = self.survey();
+        let (sessions, mut outcomes) = self.survey(false);
         let rendered = self.render(&sessions);
         let hosts: Vec<String> = sessions.lock().unwrap().keys().cloned().collect();
         let results = run_parallel(&hosts, self.concurrency(), self.cancel, |host| {

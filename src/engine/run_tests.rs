@@ -33,6 +33,8 @@ struct HostState {
     uploads: Vec<String>,
     /// Peer probes run as commands of their own (not within the facts script).
     separate_probes: usize,
+    /// Facts scripts sent with the peer probes in them.
+    probing_facts: usize,
     /// The run is cancelled (as by Ctrl-C) when this host is sent a command containing this.
     cancel_on: Option<String>,
 }
@@ -124,6 +126,9 @@ impl Remote for FakeHost {
                 }).unwrap_or_default()));
             // The script probes the peers itself where the package is not installed.
             let section = format!("{m}probes'; ");
+            if script.contains(&section) {
+                s.probing_facts += 1;
+            }
             if let (Some(at), None) = (script.find(&section), &s.version) {
                 let probe = &script[at + section.len()..];
                 let probe = &probe[..probe.rfind("; fi").expect("the probe's if ends")];
@@ -644,7 +649,18 @@ fn hosts_without_the_package_probe_their_peers_with_their_facts_and_installed_on
             .map(|h| h.lock().unwrap().separate_probes)
             .sum()
     };
+    let probing_facts = |w: &World| -> usize {
+        w.fleet
+            .hosts
+            .values()
+            .map(|h| h.lock().unwrap().probing_facts)
+            .sum()
+    };
+    // `status` has no preflight: its facts probe nothing.
+    w.run("status");
+    assert_eq!((probing_facts(&w), separate(&w)), (0, 0));
     let (_, first) = w.run("apply");
+    assert_eq!(probing_facts(&w), 5, "every host with peers");
     let peers_passed = first
         .iter()
         .filter(|e| {
