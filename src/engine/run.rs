@@ -620,12 +620,11 @@ impl Engine<'_> {
         // servers are still installing. The permits keep `--concurrency` across both.
         let waves = self.waves();
         let everyone_at_once = self.concurrency() >= self.hosts().len();
-        let first_wave: std::collections::BTreeSet<String> = match waves.first() {
+        let first_wave = match waves.first() {
             Some(w) if everyone_at_once => w.iter().cloned().collect(),
             _ => Default::default(),
         };
-        let in_first_wave = |host: &str| first_wave.contains(host);
-        let completion = SecretsCompletion::new(writes_secrets(&plans), first_wave.clone());
+        let completion = SecretsCompletion::new(writes_secrets(&plans), first_wave);
         let permits = Permits::new(self.concurrency());
         let prepared = StageOutcomes::new();
         let plan_of = |h: &str| plans.iter().find(|p| p.host == h).expect("planned host");
@@ -690,11 +689,9 @@ impl Engine<'_> {
                                     os,
                                     &digest,
                                     s.facts.markers.reconfigure_steps,
-                                    &|| {
-                                        if in_first_wave(host) {
-                                            completion.first_wave_under_way();
-                                        }
-                                    },
+                                    // Only a first-wave host can get here before the first
+                                    // wave ends (which releases them anyway).
+                                    &|| completion.first_wave_under_way(),
                                 )
                             },
                         )

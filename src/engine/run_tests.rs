@@ -488,6 +488,15 @@ impl World {
     fn journal(&self) -> Vec<String> {
         self.fleet.journal.lock().unwrap().clone()
     }
+
+    /// A count kept by every fake host, summed over the fleet.
+    fn sum(&self, count: impl Fn(&HostState) -> usize) -> usize {
+        self.fleet
+            .hosts
+            .values()
+            .map(|h| count(&h.lock().unwrap()))
+            .sum()
+    }
 }
 
 fn outcome<'a>(s: &'a crate::engine::events::Summary, host: &str) -> &'a HostOutcome {
@@ -642,20 +651,8 @@ fn a_cancel_once_the_first_wave_is_prepared_releases_the_hosts_waiting_to_upload
 #[test]
 fn hosts_without_the_package_probe_their_peers_with_their_facts_and_installed_ones_separately() {
     let w = World::ha();
-    let separate = |w: &World| -> usize {
-        w.fleet
-            .hosts
-            .values()
-            .map(|h| h.lock().unwrap().separate_probes)
-            .sum()
-    };
-    let probing_facts = |w: &World| -> usize {
-        w.fleet
-            .hosts
-            .values()
-            .map(|h| h.lock().unwrap().probing_facts)
-            .sum()
-    };
+    let separate = |w: &World| w.sum(|s| s.separate_probes);
+    let probing_facts = |w: &World| w.sum(|s| s.probing_facts);
     // `status` has no preflight: its facts probe nothing.
     w.run("status");
     assert_eq!((probing_facts(&w), separate(&w)), (0, 0));
