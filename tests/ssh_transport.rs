@@ -115,6 +115,50 @@ fn output_lines_arrive_while_the_command_still_runs() {
 }
 
 #[test]
+fn reading_can_stop_at_a_line_while_the_command_goes_on() {
+    if Sshd::skip_unless_root("reading_can_stop_at_a_line_while_the_command_goes_on") {
+        return;
+    }
+    let sshd = Sshd::start();
+    let mut host = root_session(&sshd);
+    let dir = tempfile::tempdir().unwrap();
+    let go = dir.path().join("go");
+    let after = dir.path().join("after");
+    // The command announces it is done, then waits for the test to say go: returning only when
+    // the command ends would hang here until the deadline.
+    let script = format!(
+        "echo one; echo DONE; echo later; while [ ! -e {go} ]; do sleep 0.05; done; echo ran > {after}",
+        go = go.display(),
+        after = after.display()
+    );
+    let mut seen = Vec::new();
+    let out = host
+        .run_until(
+            &RemoteCommand::new("announcing", script).timeout(Duration::from_secs(20)),
+            &mut |l: OutputLine<'_>| {
+                seen.push(l.text.to_string());
+                if l.text == "DONE" {
+                    std::ops::ControlFlow::Break(())
+                } else {
+                    std::ops::ControlFlow::Continue(())
+                }
+            },
+        )
+        .expect("stops at DONE");
+    assert!(out.stopped_early);
+    assert_eq!(seen, ["one", "DONE"]);
+    assert!(!after.exists(), "returned before the command ended");
+    // The session serves the next command at once, and the first one went on by itself.
+    assert_eq!(run(&mut host, "echo next").stdout_text(), "next\n");
+    std::fs::write(&go, "").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !after.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(std::fs::read_to_string(&after).unwrap(), "ran\n");
+}
+
+#[test]
 fn stdin_reaches_the_command() {
     if Sshd::skip_unless_root("stdin_reaches_the_command") {
         return;

@@ -12,6 +12,7 @@
 //! one refuses the second installer with "locked by pid N on HOST since T".
 
 use crate::engine::remote::{quote, ErrorKind, Remote, RemoteCommand, RemoteError};
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 const MARK: &str = "SCALR-DETACHED";
@@ -88,6 +89,13 @@ pub enum DetachedError {
 /// - If tail fails, the launcher asks for a plain reattach (`restream`) rather than reporting an
 ///   exit code after a log it may not have streamed in full. That mark follows tail's last byte
 ///   directly, so the reader can tell a log line cut short from one that ended.
+/// - The job's last act, once the lock is released, is to append the verdict to the log (a
+///   blank line, then `SCALR-DETACHED rc=N`). tail streams it, and the engine stops reading and
+///   closes the channel right there, so the next step need not wait for tail to exit: tail's
+///   exit closes its inotify instance, which waits for a kernel grace period (SRCU), 7–26 ms
+///   on a busy 2-core machine, on every step of every host. The launcher still ends with the
+///   same verdict, for a reader that missed that line; the next write after the engine has
+///   gone (that verdict) ends the launcher with SIGPIPE, after it has removed the wake file.
 ///
 /// - Every host runs this for every long step, all at once on a fleet: where a shell builtin
 ///   answers (`[ -d ]`, `read`), no process is forked for it.
@@ -123,7 +131,8 @@ job='trap "" HUP; echo $$ > "$1/lock/pid.new" && mv -f "$1/lock/pid.new" "$1/loc
 ( (eval "$3") >>"$1/$2.log" 2>&1 </dev/null; code=$?
 if [ $code -eq 0 ] && [ -n "$4" ]; then (eval "$4") >>"$1/$2.log" 2>&1 </dev/null || code=$?; fi
 echo $code > "$1/$2.rc.tmp"; mv -f "$1/$2.rc.tmp" "$1/$2.rc" ) </dev/null &
-echo $! > "$1/lock/work.new" && mv -f "$1/lock/work.new" "$1/lock/work"; wait; rm -rf "$1/lock"'
+echo $! > "$1/lock/work.new" && mv -f "$1/lock/work.new" "$1/lock/work"; wait; rm -rf "$1/lock"
+[ -f "$1/$2.rc" ] && read -r code < "$1/$2.rc" && {{ echo; echo "{MARK} rc=$code"; }} >>"$1/$2.log"'
 setsid sh -c "$job" scalr-installer-job "$dir" "$step" "$cmd" "$after" >/dev/null 2>&1 </dev/null &
 job_pid=$!
 echo "{MARK} started pid=$job_pid"
@@ -282,16 +291,30 @@ impl Reader {
         }
     }
 
+    /// Takes one line; breaks once the verdict is read, as nothing after it matters.
     fn line(
         &mut self,
         step: &DetachedStep,
         line: &str,
         offset: &mut u64,
         on_line: &mut dyn FnMut(&str),
-    ) {
-        if self.verdict.is_some() {
-            return;
+    ) -> ControlFlow<()> {
+        if self.verdict.is_none() {
+            self.take(step, line, offset, on_line);
         }
+        match self.verdict {
+            Some(_) => ControlFlow::Break(()),
+            None => ControlFlow::Continue(()),
+        }
+    }
+
+    fn take(
+        &mut self,
+        step: &DetachedStep,
+        line: &str,
+        offset: &mut u64,
+        on_line: &mut dyn FnMut(&str),
+    ) {
         let restream = format!("{MARK} restream");
         if let Some(cut) = line.strip_suffix(&restream).filter(|_| !self.launching) {
             // No separator comes before this mark: a blank line held was the log's.
@@ -360,7 +383,7 @@ pub fn run_detached(
             attach_script(step, offset, &run_id)
         };
         let mut reader = Reader::new(launching);
-        let result = remote.run(&RemoteCommand::root(script, remaining), &mut |line| {
+        let result = remote.run_until(&RemoteCommand::root(script, remaining), &mut |line| {
             reader.line(step, line, &mut offset, on_line)
         });
         // Past `started`, the job runs: from here on only attaching, never launching again.
@@ -520,6 +543,19 @@ mod tests {
             cmd: &RemoteCommand,
             on_line: &mut dyn FnMut(&str),
         ) -> Result<Output, RemoteError> {
+            self.run_until(cmd, &mut |line| {
+                on_line(line);
+                ControlFlow::Continue(())
+            })
+        }
+
+        /// Like sshd on a closed channel: stops reading at the break, shuts the command's
+        /// output and leaves the command to end by itself.
+        fn run_until(
+            &self,
+            cmd: &RemoteCommand,
+            on_line: &mut dyn FnMut(&str) -> ControlFlow<()>,
+        ) -> Result<Output, RemoteError> {
             if self.frozen {
                 return Err(RemoteError::timeout("no answer within 10s"));
             }
@@ -557,6 +593,7 @@ mod tests {
             let mut stdout = String::new();
             let reader = BufReader::new(child.stdout.take().unwrap());
             let mut dropped = false;
+            let mut stopped_early = false;
             for (seen, line) in reader.lines().enumerate() {
                 let line = line.unwrap();
                 let drop_now = {
@@ -572,9 +609,26 @@ mod tests {
                     dropped = true;
                     break;
                 }
-                on_line(&line);
+                let flow = on_line(&line);
                 stdout.push_str(&line);
                 stdout.push('\n');
+                if flow.is_break() {
+                    stopped_early = true;
+                    break;
+                }
+            }
+            if stopped_early {
+                // The reader is dropped here: the command's next write meets a closed pipe.
+                drop(child.stderr.take());
+                let _ = done.send(());
+                watchdog.join().unwrap();
+                std::thread::spawn(move || child.wait());
+                return Ok(Output {
+                    exit_code: -1,
+                    stdout,
+                    stderr: String::new(),
+                    stopped_early,
+                });
             }
             let mut stderr = String::new();
             if !dropped {
@@ -593,6 +647,7 @@ mod tests {
                 exit_code: status.code().unwrap_or(-1),
                 stdout,
                 stderr,
+                stopped_early: false,
             })
         }
 
@@ -654,22 +709,36 @@ mod tests {
         assert_eq!(done.exit_code, 3);
         assert_eq!(done.reattached, 0);
         assert_eq!(shell.scripts.lock().unwrap().len(), 1, "one round trip");
+        // The job's last act records the verdict in the log too: the reader stopped there.
         assert_eq!(
             std::fs::read_to_string(s.log_path()).unwrap(),
-            "one\ntwo [ OK ]\n"
+            "one\ntwo [ OK ]\n\nSCALR-DETACHED rc=3\n"
         );
         assert!(
             !std::path::Path::new(&format!("{}/lock", s.dir)).exists(),
-            "lock released"
+            "lock released before the verdict"
         );
-        let left: Vec<_> = std::fs::read_dir(&s.dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        assert!(
-            left.iter().all(|f| !f.contains("wake")),
-            "the wake file is removed: {left:?}"
-        );
+        // The launcher, left behind at the verdict, still cleans up after itself.
+        wait_until_no_wake_file(&s);
+    }
+
+    /// The launcher removes its wake file once tail has exited, which may be after the reader
+    /// stopped at the job's verdict.
+    fn wait_until_no_wake_file(s: &DetachedStep) {
+        let wake_files = || -> Vec<String> {
+            std::fs::read_dir(&s.dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|f| f.contains("wake"))
+                .collect()
+        };
+        for _ in 0..100 {
+            if wake_files().is_empty() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("the wake file is left behind: {:?}", wake_files());
     }
 
     #[test]
@@ -684,10 +753,16 @@ mod tests {
         let done = run_detached(&shell, &s, &mut |l| lines.push(l.to_string())).unwrap();
         assert_eq!(done.exit_code, 0);
         let log = std::fs::read(s.log_path()).unwrap();
-        assert_eq!(log, b"a\n\n  b $x\nno newline tail\n");
+        // The command's bytes, then the job's verdict on a line of its own.
+        assert_eq!(
+            log,
+            b"a\n\n  b $x\nno newline tail\n\nSCALR-DETACHED rc=0\n"
+        );
         assert_eq!(lines, ["a", "", "  b $x", "no newline tail"]);
 
-        // And on the wire: every log line, then the verdict as the last line.
+        // And on the wire, read to the end: every log line, the job's verdict from the log,
+        // then the launcher's own, each after a separator line (blank here: the log ends with
+        // a newline).
         let out = shell
             .run(
                 &RemoteCommand::root(launch_script(&s, "run-1"), Duration::from_secs(10)),
@@ -699,7 +774,6 @@ mod tests {
             wire[0].starts_with("SCALR-DETACHED started pid="),
             "{wire:?}"
         );
-        // A separator line comes before the verdict (blank here: the log ends with a newline).
         assert_eq!(
             wire[1..],
             [
@@ -707,6 +781,8 @@ mod tests {
                 "",
                 "  b $x",
                 "no newline tail",
+                "",
+                "SCALR-DETACHED rc=0",
                 "",
                 "SCALR-DETACHED rc=0"
             ]
@@ -718,7 +794,10 @@ mod tests {
         s.name = "blank-end".into();
         let mut lines = Vec::new();
         run_detached(&shell, &s, &mut |l| lines.push(l.to_string())).unwrap();
-        assert_eq!(std::fs::read(s.log_path()).unwrap(), b"a\n\nb\n\n");
+        assert_eq!(
+            std::fs::read(s.log_path()).unwrap(),
+            b"a\n\nb\n\n\nSCALR-DETACHED rc=0\n"
+        );
         assert_eq!(lines, ["a", "", "b", ""]);
     }
 
@@ -1022,6 +1101,7 @@ mod tests {
         let s = step(tmp.path(), "true");
         let mut reader = Reader::new(true);
         let (mut offset, mut lines) = (0u64, Vec::new());
+        let mut flows = Vec::new();
         for l in [
             "SCALR-DETACHED stale pid=12",
             "SCALR-DETACHED started pid=77",
@@ -1032,14 +1112,20 @@ mod tests {
             "SCALR-DETACHED rc=2",
             "after the verdict",
         ] {
-            reader.line(&s, l, &mut offset, &mut |l| lines.push(l.to_string()));
+            flows.push(
+                reader
+                    .line(&s, l, &mut offset, &mut |l| lines.push(l.to_string()))
+                    .is_break(),
+            );
         }
+        // Reading stops at the verdict.
+        assert_eq!(flows, [false, false, false, false, false, true, true]);
         assert_eq!(lines, ["héllo", ""]);
         assert_eq!(offset, "héllo\n\n".len() as u64, "bytes, not characters");
         assert_eq!(reader.verdict, Some(Mark::Exited(2)));
 
         let mut reader = Reader::new(true);
-        reader.line(
+        let _ = reader.line(
             &s,
             "SCALR-DETACHED locked pid=9 step=install since=2026-01-01T00:00:00Z host=db-1",
             &mut offset,
@@ -1057,7 +1143,7 @@ mod tests {
         );
         let mut reader = Reader::new(false);
         let (mut offset, mut lines) = (0u64, Vec::new());
-        reader.line(
+        let _ = reader.line(
             &s,
             "half a lSCALR-DETACHED restream",
             &mut offset,

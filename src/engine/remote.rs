@@ -3,6 +3,7 @@
 
 use crate::engine::desired::DesiredFile;
 use std::fmt;
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 /// A command for a remote shell. `script` is POSIX sh; every value spliced into it must already be
@@ -54,6 +55,8 @@ pub struct Output {
     pub exit_code: i32,
     pub stdout: String,
     pub stderr: String,
+    /// `run_until` stopped reading before the command ended: `exit_code` is unknown (-1).
+    pub stopped_early: bool,
 }
 
 impl Output {
@@ -164,6 +167,23 @@ pub trait Remote: Send {
         cmd: &RemoteCommand,
         on_line: &mut dyn FnMut(&str),
     ) -> Result<Output, RemoteError>;
+
+    /// `run`, until `on_line` breaks: a command whose output says it is done before the command
+    /// itself can end. The connection's own implementation stops reading there and leaves the
+    /// command to end on its own (the `Output` is then `stopped_early`, its exit code -1); this
+    /// default one reads to the end and passes on nothing after the break.
+    fn run_until(
+        &self,
+        cmd: &RemoteCommand,
+        on_line: &mut dyn FnMut(&str) -> ControlFlow<()>,
+    ) -> Result<Output, RemoteError> {
+        let mut stopped = false;
+        self.run(cmd, &mut |line| {
+            if !stopped {
+                stopped = on_line(line).is_break();
+            }
+        })
+    }
 
     /// Writes `contents` to `path` atomically (temp file + rename) with `mode`, as root, keeping the
     /// previous version as a backup beside it.

@@ -13,6 +13,7 @@ use crate::profile::model::HostKeyPolicy;
 use crate::profile::LoadedProfile;
 use crate::ssh::{self, Credentials, HostSession, SshConfig, SshError, SshErrorKind, Target};
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 
 /// Connects to the hosts of one profile.
@@ -110,6 +111,17 @@ impl Remote for SshRemote {
         cmd: &RemoteCommand,
         on_line: &mut dyn FnMut(&str),
     ) -> Result<Output, RemoteError> {
+        self.run_until(cmd, &mut |line| {
+            on_line(line);
+            ControlFlow::Continue(())
+        })
+    }
+
+    fn run_until(
+        &self,
+        cmd: &RemoteCommand,
+        on_line: &mut dyn FnMut(&str) -> ControlFlow<()>,
+    ) -> Result<Output, RemoteError> {
         let mut ssh_cmd =
             ssh::RemoteCommand::new(label_of(&cmd.script), cmd.script.clone()).timeout(cmd.timeout);
         if let Some(stdin) = &cmd.stdin {
@@ -119,10 +131,9 @@ impl Remote for SshRemote {
             ssh_cmd = ssh_cmd.as_login_user();
         }
         let out = self.with_session(|s| {
-            s.run(&ssh_cmd, &mut |line| {
-                if line.stream == ssh::Stream::Stdout {
-                    on_line(line.text);
-                }
+            s.run_until(&ssh_cmd, &mut |line| match line.stream {
+                ssh::Stream::Stdout => on_line(line.text),
+                ssh::Stream::Stderr => ControlFlow::Continue(()),
             })
         });
         // The copy may hold a secret (a password on stdin): wipe it now, not whenever.
@@ -136,6 +147,7 @@ impl Remote for SshRemote {
             },
             stdout: out.stdout_text(),
             stderr: out.stderr_text(),
+            stopped_early: out.stopped_early,
         })
     }
 

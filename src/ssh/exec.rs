@@ -6,9 +6,10 @@
 
 use super::error::{SshError, SshErrorKind};
 use super::quote::{sh_quote, QuoteError};
-use super::session::{sudo_failure, HostSession, Liveness};
+use super::session::{sudo_failure, HostSession, Liveness, EAGAIN};
 use crate::profile::model::SudoMode;
 use std::io::{ErrorKind, Read, Write};
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 /// Which remote stream a line came from.
@@ -74,6 +75,9 @@ pub struct RunOutput {
     pub exit_signal: Option<String>,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
+    /// The caller stopped reading before the command ended (see [`HostSession::run_until`]):
+    /// the exit status is unknown (-1) and the output is what arrived until then.
+    pub stopped_early: bool,
 }
 
 impl RunOutput {
@@ -99,8 +103,22 @@ impl HostSession {
         cmd: &RemoteCommand,
         on_line: &mut dyn FnMut(OutputLine<'_>),
     ) -> Result<RunOutput, SshError> {
+        self.run_until(cmd, &mut |line| {
+            on_line(line);
+            ControlFlow::Continue(())
+        })
+    }
+
+    /// `run`, until `on_line` breaks: then the channel is closed at once, and the command goes
+    /// on without us (its later output is discarded; a write to its closed stdout may end it with
+    /// SIGPIPE). For a command whose output says it is done before the command itself can end.
+    pub fn run_until(
+        &mut self,
+        cmd: &RemoteCommand,
+        on_line: &mut dyn FnMut(OutputLine<'_>) -> ControlFlow<()>,
+    ) -> Result<RunOutput, SshError> {
         let stdin = cmd.stdin.clone();
-        self.run_with_input(cmd, &mut stdin.as_slice(), on_line)
+        self.run_with_input_until(cmd, &mut stdin.as_slice(), on_line)
     }
 
     /// `run`, with stdin streamed from `input` instead of `cmd.stdin` (for large files).
@@ -109,6 +127,18 @@ impl HostSession {
         cmd: &RemoteCommand,
         input: &mut dyn Read,
         on_line: &mut dyn FnMut(OutputLine<'_>),
+    ) -> Result<RunOutput, SshError> {
+        self.run_with_input_until(cmd, input, &mut |line| {
+            on_line(line);
+            ControlFlow::Continue(())
+        })
+    }
+
+    fn run_with_input_until(
+        &mut self,
+        cmd: &RemoteCommand,
+        input: &mut dyn Read,
+        on_line: &mut dyn FnMut(OutputLine<'_>) -> ControlFlow<()>,
     ) -> Result<RunOutput, SshError> {
         let sudo = if cmd.as_root {
             self.sudo
@@ -130,10 +160,10 @@ impl HostSession {
             password_line.push(b'\n');
         }
         let mut stdin = password_line.as_slice().chain(input);
-        let result = self.run_line(&line, &mut stdin, cmd.timeout, &cmd.label, on_line);
+        let result = self.run_line_until(&line, &mut stdin, cmd.timeout, &cmd.label, on_line);
         password_line.iter_mut().for_each(|b| *b = 0);
         let out = result?;
-        if sudo != SudoMode::None && !out.success() {
+        if sudo != SudoMode::None && !out.success() && !out.stopped_early {
             if let Some(reason) = sudo_failure(&out.stderr_text()) {
                 return Err(self.sudo_error(reason));
             }
@@ -173,6 +203,20 @@ impl HostSession {
         label: &str,
         on_line: &mut dyn FnMut(OutputLine<'_>),
     ) -> Result<RunOutput, SshError> {
+        self.run_line_until(line, stdin, timeout, label, &mut |l| {
+            on_line(l);
+            ControlFlow::Continue(())
+        })
+    }
+
+    fn run_line_until(
+        &mut self,
+        line: &str,
+        stdin: &mut dyn Read,
+        timeout: Duration,
+        label: &str,
+        on_line: &mut dyn FnMut(OutputLine<'_>) -> ControlFlow<()>,
+    ) -> Result<RunOutput, SshError> {
         if self.lost {
             return Err(self.error(SshErrorKind::SessionLost));
         }
@@ -189,9 +233,10 @@ impl HostSession {
         stdin: &mut dyn Read,
         deadline: Instant,
         label: &str,
-        on_line: &mut dyn FnMut(OutputLine<'_>),
+        on_line: &mut dyn FnMut(OutputLine<'_>) -> ControlFlow<()>,
     ) -> Result<RunOutput, SshError> {
         let started = Instant::now();
+        self.free_closed_channels();
         let mut channel =
             self.wait_for(deadline, &format!("opening a channel for {label}"), || {
                 self.session.channel_session()
@@ -210,6 +255,7 @@ impl HostSession {
         let mut eof_sent = false;
         let mut buf = vec![0u8; 32 * 1024];
         let mut liveness = Liveness::new(&self.target);
+        let mut stopped_early = false;
         loop {
             if self.socket_readable_now() {
                 liveness.heard();
@@ -249,15 +295,18 @@ impl HostSession {
             }
             if input_done && pending_at == pending.len() && !eof_sent {
                 match channel.send_eof() {
-                    Err(e) if e.code() == super::session::EAGAIN => {}
+                    Err(e) if e.code() == EAGAIN => {}
                     _ => eof_sent = true,
                 }
             }
             let out_done = match channel.read(&mut buf) {
                 Ok(0) => true,
                 Ok(n) => {
-                    out.push(&buf[..n], on_line);
                     progressed = true;
+                    if out.push(&buf[..n], on_line).is_break() {
+                        stopped_early = true;
+                        break;
+                    }
                     false
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => false,
@@ -266,8 +315,11 @@ impl HostSession {
             let err_done = match channel.stderr().read(&mut buf) {
                 Ok(0) => true,
                 Ok(n) => {
-                    err.push(&buf[..n], on_line);
                     progressed = true;
+                    if err.push(&buf[..n], on_line).is_break() {
+                        stopped_early = true;
+                        break;
+                    }
                     false
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => false,
@@ -293,8 +345,25 @@ impl HostSession {
                 liveness.heard();
             }
         }
-        out.finish(on_line);
-        err.finish(on_line);
+        if stopped_early {
+            // Our close goes out now; sshd answers it only once the command has exited (here,
+            // when tail's exit has torn down its inotify watches), which the caller need not
+            // wait for. The channel is kept until that answer comes.
+            if matches!(channel.close(), Err(e) if e.code() == EAGAIN) {
+                self.closing.borrow_mut().push(channel);
+            }
+            // Otherwise gone or closed: a broken connection shows on the next command.
+            return Ok(RunOutput {
+                exit_status: -1,
+                exit_signal: None,
+                stdout: out.all,
+                stderr: err.all,
+                stopped_early,
+            });
+        }
+        if out.finish(on_line).is_continue() {
+            let _ = err.finish(on_line);
+        }
         let _ = self.wait_for(deadline, &format!("closing {label}"), || channel.close());
         self.wait_for(deadline, &format!("closing {label}"), || {
             channel.wait_close()
@@ -306,7 +375,16 @@ impl HostSession {
             exit_signal,
             stdout: out.all,
             stderr: err.all,
+            stopped_early: false,
         })
+    }
+
+    /// Frees the channels left closing whose close the server has answered by now: each
+    /// `close` reads what has arrived, without waiting.
+    fn free_closed_channels(&self) {
+        self.closing
+            .borrow_mut()
+            .retain_mut(|channel| matches!(channel.close(), Err(e) if e.code() == EAGAIN));
     }
 
     /// A read or write on an open channel failed for another reason than "would block": the
@@ -362,32 +440,50 @@ impl LineBuffer {
         }
     }
 
-    fn push(&mut self, bytes: &[u8], on_line: &mut dyn FnMut(OutputLine<'_>)) {
+    /// Passes on each whole line; stops at the first line `on_line` breaks at (what follows it
+    /// is kept, not passed on).
+    fn push(
+        &mut self,
+        bytes: &[u8],
+        on_line: &mut dyn FnMut(OutputLine<'_>) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
         self.all.extend_from_slice(bytes);
         while let Some(pos) = self.all[self.scanned..].iter().position(|b| *b == b'\n') {
             let end = self.scanned + pos;
-            self.emit(self.line_start, end, on_line);
+            let flow = self.emit(self.line_start, end, on_line);
             self.line_start = end + 1;
             self.scanned = end + 1;
+            flow?;
         }
         self.scanned = self.all.len();
+        ControlFlow::Continue(())
     }
 
-    fn finish(&mut self, on_line: &mut dyn FnMut(OutputLine<'_>)) {
+    fn finish(
+        &mut self,
+        on_line: &mut dyn FnMut(OutputLine<'_>) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
         if self.line_start < self.all.len() {
-            self.emit(self.line_start, self.all.len(), on_line);
+            let flow = self.emit(self.line_start, self.all.len(), on_line);
             self.line_start = self.all.len();
+            return flow;
         }
+        ControlFlow::Continue(())
     }
 
-    fn emit(&self, start: usize, end: usize, on_line: &mut dyn FnMut(OutputLine<'_>)) {
+    fn emit(
+        &self,
+        start: usize,
+        end: usize,
+        on_line: &mut dyn FnMut(OutputLine<'_>) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
         let raw = &self.all[start..end];
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         let text = String::from_utf8_lossy(raw);
         on_line(OutputLine {
             stream: self.stream,
             text: &text,
-        });
+        })
     }
 }
 
@@ -417,12 +513,15 @@ mod tests {
         let mut buf = LineBuffer::new(Stream::Stdout);
         let chunk = vec![b'x'; 32 * 1024];
         for i in 1..=200 {
-            buf.push(&chunk, &mut |_| panic!("no newline yet"));
+            let _ = buf.push(&chunk, &mut |_| panic!("no newline yet"));
             assert_eq!(buf.scanned, i * chunk.len());
             assert_eq!(buf.line_start, 0);
         }
         let mut count = 0;
-        buf.push(b"\n", &mut |l| count += l.text.len());
+        let _ = buf.push(b"\n", &mut |l| {
+            count += l.text.len();
+            ControlFlow::Continue(())
+        });
         assert_eq!(count, 200 * 32 * 1024);
     }
 
@@ -430,10 +529,30 @@ mod tests {
     fn lines_split_across_chunks_arrive_whole() {
         let mut lines = Vec::new();
         let mut buf = LineBuffer::new(Stream::Stdout);
-        let mut cb = |l: OutputLine<'_>| lines.push(l.text.to_string());
-        buf.push(b"one\r\ntw", &mut cb);
-        buf.push(b"o\nthree", &mut cb);
-        buf.finish(&mut cb);
+        let mut cb = |l: OutputLine<'_>| {
+            lines.push(l.text.to_string());
+            ControlFlow::Continue(())
+        };
+        let _ = buf.push(b"one\r\ntw", &mut cb);
+        let _ = buf.push(b"o\nthree", &mut cb);
+        let _ = buf.finish(&mut cb);
         assert_eq!(lines, ["one", "two", "three"]);
+    }
+
+    #[test]
+    fn a_break_stops_at_its_line_and_keeps_the_rest_unread() {
+        let mut lines = Vec::new();
+        let mut buf = LineBuffer::new(Stream::Stdout);
+        let flow = buf.push(b"one\nDONE\nlater\n", &mut |l| {
+            lines.push(l.text.to_string());
+            if l.text == "DONE" {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        assert!(flow.is_break());
+        assert_eq!(lines, ["one", "DONE"]);
+        assert_eq!(buf.all, b"one\nDONE\nlater\n");
     }
 }

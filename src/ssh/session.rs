@@ -17,6 +17,7 @@ use super::known_hosts::{
 use super::target::Target;
 use crate::profile::model::{HostKeyPolicy, SudoMode};
 use ssh2::{ErrorCode, MethodType, Session};
+use std::cell::RefCell;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
@@ -50,6 +51,10 @@ pub struct HostKeyReport {
 /// A connected host. Owned by that host's worker thread; not shared.
 pub struct HostSession {
     pub(crate) target: Target,
+    /// Channels closed while their command still ran (see `run_until`): sshd answers such a
+    /// close only once the command has exited, and we do not wait for that. Each is freed once
+    /// its answer has come (checked before every command), or with the session.
+    pub(crate) closing: RefCell<Vec<ssh2::Channel>>,
     // Field order matters: the session must go before the tunnel it runs through.
     pub(crate) session: Session,
     /// A duplicate of the transport's descriptor, polled for readiness.
@@ -147,6 +152,7 @@ impl HostSession {
         session.set_blocking(false);
         let mut host = HostSession {
             target: target.clone(),
+            closing: RefCell::new(Vec::new()),
             session,
             socket,
             host_key,
