@@ -741,9 +741,13 @@ fn a_frozen_host_and_a_failing_reconfigure_fail_alone_within_seconds() {
         },
     );
 
-    // Frozen (SIGSTOP) during reconfigure.
+    // Frozen (SIGSTOP) during reconfigure. A changed setting skips most steps, so influxdb's
+    // reconfigure would be over in about 0.15 s; slowed down, it surely runs when it freezes.
     let before = config_files(&lab);
     change_setting(&lab);
+    lab.fleet_faults()
+        .fault("influxdb", Fault::ReconfigureSlow(10.0))
+        .unwrap();
     let mut running = Running::start(&lab, &[]);
     running.wait_for(
         "influxdb's reconfigure",
@@ -756,6 +760,7 @@ fn a_frozen_host_and_a_failing_reconfigure_fail_alone_within_seconds() {
     let took = started.elapsed();
     let after = config_files(&lab);
     lab.fleet_faults().fault("influxdb", Fault::Thaw).unwrap();
+    lab.fleet_faults().fault("influxdb", Fault::Clear).unwrap();
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(took < Duration::from_secs(40), "took {took:?}");
     let failed = host_outcome(&run, "influxdb");
@@ -769,7 +774,7 @@ fn a_frozen_host_and_a_failing_reconfigure_fail_alone_within_seconds() {
         &after,
         Outcome {
             fault: "host frozen (SIGSTOP) during reconfigure",
-            done: "every process of the influxdb VM stopped while it reconfigures (keepalive_secs = 1, reconnect_window_secs = 4)",
+            done: "every process of the influxdb VM stopped while it reconfigures (keepalive_secs = 1, reconnect_window_secs = 4; its reconfigure slowed down tenfold, so the freeze lands mid-step)",
             outcome: format!("exit 1 after {:.0} s; influxdb failed, the other 5 hosts succeeded; after thawing, the re-run converges", took.as_secs_f64()),
             operator_sees: failed["error"].as_str().unwrap_or_default().to_string(),
         },
