@@ -647,14 +647,16 @@ fn a_batch_writes_every_file_in_one_command_with_modes_groups_and_backups() {
     let mut host = root_session(&sshd);
     let dir = sshd.dir.path().join("etc/scalr server/it's \"here\"");
     let ssl = dir.join("ssl");
-    let (rb, secrets, key, odd) = (
+    let (rb, secrets, key, odd, tool) = (
         dir.join("scalr-server.rb"),
         dir.join("secrets 'x'.json"),
         ssl.join("scalr.key"),
         dir.join("line1\nline2 $(touch pwned)"),
+        dir.join("tool"),
     );
     let p = |path: &PathBuf| path.to_str().unwrap().to_string();
     let (rb_p, secrets_p, key_p, odd_p, dir_p) = (p(&rb), p(&secrets), p(&key), p(&odd), p(&dir));
+    let tool_p = p(&tool);
     let config_dir = [UploadDir {
         path: &dir_p,
         mode: 0o755,
@@ -685,6 +687,13 @@ fn a_batch_writes_every_file_in_one_command_with_modes_groups_and_backups() {
                 mode: 0o644,
                 group: None,
             },
+            // Execute and set-id bits come from chmod, not from the umask at creation.
+            UploadFile {
+                path: &tool_p,
+                contents: b"#!/bin/sh\n",
+                mode: 0o2751,
+                group: None,
+            },
         ]
     };
 
@@ -702,9 +711,11 @@ fn a_batch_writes_every_file_in_one_command_with_modes_groups_and_backups() {
             mode_of(&dir),
             mode_of(&rb),
             mode_of(&secrets),
-            mode_of(&key)
+            mode_of(&key),
+            mode_of(&odd),
+            mode_of(&tool)
         ],
-        [0o755, 0o644, 0o600, 0o640]
+        [0o755, 0o644, 0o600, 0o640, 0o644, 0o2751]
     );
     let key_meta = std::fs::metadata(&key).unwrap();
     assert_eq!(
@@ -722,7 +733,7 @@ fn a_batch_writes_every_file_in_one_command_with_modes_groups_and_backups() {
         .unwrap();
     assert_eq!(
         second.iter().map(|o| o.changed).collect::<Vec<_>>(),
-        [false, true, false, false]
+        [false, true, false, false, false]
     );
     assert_eq!(second[0].backup, None, "an unchanged file keeps no backup");
     let backup = second[1].backup.clone().expect("the old secret is kept");

@@ -76,9 +76,9 @@ pub enum DetachedError {
 /// [`attach_script`]. A live lock makes it print `locked …` and exit 75 instead.
 ///
 /// One SSH command per step, and nothing in it waits on a timer:
-/// - The job records its own pid in the lock (a temp file renamed into place) as its first act.
-///   The launcher never waits for that: until then the lock holds the launcher's own pid, and the
-///   launcher is alive, attached, for the whole step. (The launcher does not write the job's pid
+/// - The job records its own pid in the lock (a temp file renamed into place) once it has
+///   started the work. The launcher never waits for that: until then the lock holds the
+///   launcher's own pid, and the launcher is alive, attached, for the whole step. (The launcher does not write the job's pid
 ///   itself: a quick job may already have released the lock, which another installer may hold.)
 /// - `tail --pid` follows the job, the launcher's own child, which the launcher reaps with
 ///   `wait`. GNU tail re-checks that pid only on a file event or after `-s`, and nothing writes to
@@ -104,13 +104,13 @@ pub enum DetachedError {
 /// are gone, it lets an attach tell this run's log from one an earlier run left behind.
 pub fn launch_script(step: &DetachedStep, run_id: &str) -> String {
     format!(
-        r#"dir={dir}; step={name}; cmd={cmd}; after={after}; id={id}
+        r#"dir={dir}; step={name}; cmd={cmd}; after={after}; id={id}; since={since}
 set -u
 lock="$dir/lock"; tmp="$dir/lock.$$"
 [ -d "$dir" ] || mkdir -p "$dir" || {{ echo "{MARK} error cannot create $dir"; exit 70; }}
 [ ! -e "$tmp" ] || rm -rf "$tmp"; mkdir "$tmp" || exit 70
 echo $$ > "$tmp/pid"; echo "$step" > "$tmp/step"
-date -u +%Y-%m-%dT%H:%M:%SZ > "$tmp/since"
+echo "$since" > "$tmp/since"
 {{ read -r h < /proc/sys/kernel/hostname && echo "$h" || hostname || uname -n; }} > "$tmp/host" 2>/dev/null
 held() {{ p=$(cat "$lock/pid" 2>/dev/null || true); [ -n "$p" ] && kill -0 "$p" 2>/dev/null && grep -q scalr-installer "/proc/$p/cmdline" 2>/dev/null; }}
 if ! mv -T "$tmp" "$lock" 2>/dev/null; then
@@ -127,10 +127,11 @@ fi
 log="$dir/$step.log"; rc="$dir/$step.rc"; wake="$dir/.$step.wake.$$"
 [ ! -e "$rc" ] && [ ! -e "$rc.tmp" ] || rm -f "$rc" "$rc.tmp"; : > "$log"; : > "$wake"
 echo "$id" > "$dir/$step.id"
-job='trap "" HUP; echo $$ > "$1/lock/pid.new" && mv -f "$1/lock/pid.new" "$1/lock/pid"; cd /
+job='trap "" HUP; cd /
 ( (eval "$3") >>"$1/$2.log" 2>&1 </dev/null; code=$?
 if [ $code -eq 0 ] && [ -n "$4" ]; then (eval "$4") >>"$1/$2.log" 2>&1 </dev/null || code=$?; fi
 echo $code > "$1/$2.rc.tmp"; mv -f "$1/$2.rc.tmp" "$1/$2.rc" ) </dev/null &
+echo $$ > "$1/lock/pid.new" && mv -f "$1/lock/pid.new" "$1/lock/pid"
 echo $! > "$1/lock/work.new" && mv -f "$1/lock/work.new" "$1/lock/work"; wait; rm -rf "$1/lock"
 [ -f "$1/$2.rc" ] && read -r code < "$1/$2.rc" && {{ echo; echo "{MARK} rc=$code"; }} >>"$1/$2.log"'
 setsid sh -c "$job" scalr-installer-job "$dir" "$step" "$cmd" "$after" >/dev/null 2>&1 </dev/null &
@@ -149,6 +150,8 @@ rm -f "$wake"
         cmd = quote(&step.command),
         after = quote(step.on_success.as_deref().unwrap_or("")),
         id = quote(run_id),
+        // The controller's clock, for "locked … since": one program fewer on the host.
+        since = quote(&humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()),
         finish = finish_lines(),
     )
 }

@@ -115,15 +115,27 @@ have_cmp=no; command -v cmp >/dev/null 2>&1 && have_cmp=yes
 umask 077
 # Temp names are ours by pid and index, created exclusively (noclobber: O_EXCL, so never through
 # a planted file or symlink), without a mktemp process per file.
+# A file created with its final mode needs no chmod: the umask gives it, for read and write bits
+# only, and only where the group gets what everyone gets (the temp file's group is root's until
+# chgrp or chown). Any other file is created 0600 and gets its mode from chmod, before the rename.
 stage() {
   dir=${2%/*}; [ -n "$dir" ] || dir=/
   tmp="$dir/.scalr-upload.$$.$1"
   eval "tmp_$1=\$tmp"
+  exact=no
+  case $3 in
+    0[0246][0246][0246])
+      u=${3#0}; g=${u#?}; o=${g#?}; u=${u%??}; g=${g%?}
+      [ -n "$4" ] || [ "$g" != "$o" ] || exact=yes ;;
+  esac
+  if [ "$exact" = yes ]; then umask "$((7 - u))$((7 - g))$((7 - o))"; else umask 077; fi
+  eval "exact_$1=$exact"
   head -c "$5" > "$tmp"
 }
 set -C
 each_file stage "$@"
 set +C
+umask 077
 exec < /dev/null
 # A connection lost mid-transfer ends stdin early: never move a truncated file into place.
 check_size() {
@@ -164,7 +176,8 @@ prepare() {
   [ "$same" = no ] || return 0
   if [ -f "$2" ]; then chown --reference="$2" -- "$tmp" 2>/dev/null || true; fi
   [ -z "$4" ] || chgrp "$4" "$tmp"
-  chmod "$3" "$tmp"
+  eval "exact=\$exact_$1"
+  [ "$exact" = yes ] || chmod "$3" "$tmp"
 }
 each_file prepare "$@"
 report() {
