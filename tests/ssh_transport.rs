@@ -159,6 +159,39 @@ fn reading_can_stop_at_a_line_while_the_command_goes_on() {
 }
 
 #[test]
+fn channels_closed_early_are_freed_once_their_commands_have_ended() {
+    if Sshd::skip_unless_root("channels_closed_early_are_freed_once_their_commands_have_ended") {
+        return;
+    }
+    let sshd = Sshd::start();
+    let mut host = root_session(&sshd);
+    let stop_at_done = &mut |l: OutputLine<'_>| {
+        if l.text == "DONE" {
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
+    };
+    for _ in 0..5 {
+        let cmd =
+            RemoteCommand::new("announcing", "echo DONE; sleep 1").timeout(Duration::from_secs(20));
+        assert!(host.run_until(&cmd, stop_at_done).unwrap().stopped_early);
+    }
+    assert!(
+        host.closes_pending() >= 1,
+        "sshd answers once the command exits"
+    );
+    // Once the commands have ended, the next commands free every one of them: none is kept
+    // for the rest of the session.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while host.closes_pending() > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(run(&mut host, "true").success());
+    }
+    assert_eq!(host.closes_pending(), 0);
+}
+
+#[test]
 fn stdin_reaches_the_command() {
     if Sshd::skip_unless_root("stdin_reaches_the_command") {
         return;

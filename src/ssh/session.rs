@@ -184,6 +184,11 @@ impl HostSession {
         !self.lost
     }
 
+    /// Channels closed early whose command has not been seen to exit yet (see `run_until`).
+    pub fn closes_pending(&self) -> usize {
+        self.closing.borrow().len()
+    }
+
     pub(crate) fn error(&self, kind: SshErrorKind) -> SshError {
         SshError::new(&self.target.name, kind)
     }
