@@ -3,8 +3,8 @@
 //!
 //! A small POSIX sh launcher takes a lock (a directory holding the owner's pid, step, start time
 //! and hostname; renamed into place so it is never seen half-written), starts the command with
-//! `setsid` (ignoring hangups), and, in the same SSH command, streams the log with `tail -f --pid` until the
-//! job ends, then prints the exit code: one round trip per step. The command writes
+//! `setsid` (ignoring hangups), and, in the same SSH command, streams the log with `tail -f --pid`
+//! until the job ends, then prints the exit code: one round trip per step. The command writes
 //! `<dir>/<step>.log`, then `<dir>/<step>.rc` (renamed into place), then releases the lock. After
 //! a dropped connection the engine reconnects and attaches again from the byte where it stopped.
 //!
@@ -78,8 +78,9 @@ pub enum DetachedError {
 /// One SSH command per step, and nothing in it waits on a timer:
 /// - The job records its own pid in the lock (a temp file renamed into place) once it has
 ///   started the work. The launcher never waits for that: until then the lock holds the
-///   launcher's own pid, and the launcher is alive, attached, for the whole step. (The launcher does not write the job's pid
-///   itself: a quick job may already have released the lock, which another installer may hold.)
+///   launcher's own pid, and the launcher is alive, attached, for the whole step. (The launcher
+///   does not write the job's pid itself: a quick job may already have released the lock, which
+///   another installer may hold.)
 /// - `tail --pid` follows the job, the launcher's own child, which the launcher reaps with
 ///   `wait`. GNU tail re-checks that pid only on a file event or after `-s`, and nothing writes to
 ///   the log once the job has ended; so, once it is reaped, the launcher truncates a second,
@@ -541,17 +542,6 @@ mod tests {
     }
 
     impl Remote for LocalShell {
-        fn run(
-            &self,
-            cmd: &RemoteCommand,
-            on_line: &mut dyn FnMut(&str),
-        ) -> Result<Output, RemoteError> {
-            self.run_until(cmd, &mut |line| {
-                on_line(line);
-                ControlFlow::Continue(())
-            })
-        }
-
         /// Like sshd on a closed channel: stops reading at the break, shuts the command's
         /// output and leaves the command to end by itself.
         fn run_until(

@@ -166,24 +166,21 @@ pub trait Remote: Send {
         &self,
         cmd: &RemoteCommand,
         on_line: &mut dyn FnMut(&str),
-    ) -> Result<Output, RemoteError>;
+    ) -> Result<Output, RemoteError> {
+        self.run_until(cmd, &mut |line| {
+            on_line(line);
+            ControlFlow::Continue(())
+        })
+    }
 
-    /// `run`, until `on_line` breaks: a command whose output says it is done before the command
-    /// itself can end. The connection's own implementation stops reading there and leaves the
-    /// command to end on its own (the `Output` is then `stopped_early`, its exit code -1); this
-    /// default one reads to the end and passes on nothing after the break.
+    /// `run`, until `on_line` breaks: for a command whose output says it is done before the
+    /// command itself can end. Reading stops there and the command is left to end on its own
+    /// (the `Output` is then `stopped_early`, its exit code -1).
     fn run_until(
         &self,
         cmd: &RemoteCommand,
         on_line: &mut dyn FnMut(&str) -> ControlFlow<()>,
-    ) -> Result<Output, RemoteError> {
-        let mut stopped = false;
-        self.run(cmd, &mut |line| {
-            if !stopped {
-                stopped = on_line(line).is_break();
-            }
-        })
-    }
+    ) -> Result<Output, RemoteError>;
 
     /// Writes `contents` to `path` atomically (temp file + rename) with `mode`, as root, keeping the
     /// previous version as a backup beside it.

@@ -257,6 +257,29 @@ impl Engine<'_> {
             .collect()
     }
 
+    /// The peer check from a probe command of its own (a host whose facts did not probe).
+    fn probe_peers(
+        &self,
+        s: &Surveyed,
+        host: &str,
+        peers: &[(String, u16)],
+        names: &BTreeMap<String, String>,
+    ) -> CheckResult {
+        let cmd = RemoteCommand::root(
+            preflight::probe_script(peers, facts::PEER_PROBE_TIMEOUT_SECS),
+            self.timeouts.command,
+        );
+        match s.remote.run(&cmd, &mut |_| {}) {
+            Ok(out) => preflight::check_peers(host, &preflight::parse_probes(&out.stdout), names),
+            Err(e) => CheckResult {
+                name: "peers".into(),
+                status: CheckStatus::Warn,
+                detail: format!("could not probe the other hosts: {e}"),
+                fix: Some("check that bash and timeout exist on the host".into()),
+            },
+        }
+    }
+
     /// Our files on `host`, plus the package repository file (so its hash is known).
     fn paths_for(&self, host: &str) -> Vec<String> {
         let mut paths = self.renderer.paths(host);
@@ -315,30 +338,18 @@ impl Engine<'_> {
             // (a firewall dropping, no route) blocks. Probing every peer's SSH port instead made
             // every sshd fork for every other host, quadratic in the fleet. A host without the
             // package probed already, with its facts.
-            let peers = self.peers_of(host);
-            if let (true, Some(probed)) = (probe_peers, &s.facts.peer_probes) {
-                checks.push(preflight::check_peers(
+            match (probe_peers, &s.facts.peer_probes) {
+                (false, _) => {}
+                (true, Some(probed)) => checks.push(preflight::check_peers(
                     host,
                     &preflight::parse_probes(probed),
                     &names,
-                ));
-            } else if probe_peers && !peers.is_empty() {
-                let cmd = RemoteCommand::root(
-                    preflight::probe_script(&peers, facts::PEER_PROBE_TIMEOUT_SECS),
-                    self.timeouts.command,
-                );
-                match s.remote.run(&cmd, &mut |_| {}) {
-                    Ok(out) => checks.push(preflight::check_peers(
-                        host,
-                        &preflight::parse_probes(&out.stdout),
-                        &names,
-                    )),
-                    Err(e) => checks.push(CheckResult {
-                        name: "peers".into(),
-                        status: CheckStatus::Warn,
-                        detail: format!("could not probe the other hosts: {e}"),
-                        fix: Some("check that bash and timeout exist on the host".into()),
-                    }),
+                )),
+                (true, None) => {
+                    let peers = self.peers_of(host);
+                    if !peers.is_empty() {
+                        checks.push(self.probe_peers(&s, host, &peers, &names));
+                    }
                 }
             }
             emit.emit(EventKind::PhaseStarted {

@@ -16,6 +16,7 @@ use crate::engine::remote::{
 use crate::engine::run::Engine;
 use crate::topology::{Module, OsId};
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::channel;
 use std::sync::{Arc, Mutex};
@@ -72,10 +73,12 @@ fn first_line_vars(script: &str) -> BTreeMap<String, String> {
 }
 
 impl Remote for FakeHost {
-    fn run(
+    /// Reads to the end, like a command that exits with its last line; nothing after a break is
+    /// passed on.
+    fn run_until(
         &self,
         cmd: &RemoteCommand,
-        on_line: &mut dyn FnMut(&str),
+        on_line: &mut dyn FnMut(&str) -> ControlFlow<()>,
     ) -> Result<Output, RemoteError> {
         let mut s = self.state.lock().unwrap();
         let script = cmd.script.as_str();
@@ -86,9 +89,10 @@ impl Remote for FakeHost {
             self.cancel.store(true, std::sync::atomic::Ordering::SeqCst);
         }
         let mut out = Output::default();
+        let mut stopped = false;
         let mut say = |text: String, out: &mut Output| {
             for l in text.lines() {
-                on_line(l);
+                stopped = stopped || on_line(l).is_break();
             }
             out.stdout.push_str(&text);
         };
@@ -282,12 +286,6 @@ struct Fleet {
     cancel: Arc<AtomicBool>,
 }
 
-impl Fleet {
-    fn fleet_cancel(&self) -> Arc<AtomicBool> {
-        self.cancel.clone()
-    }
-}
-
 impl Connector for Fleet {
     fn connect(&self, host: &str) -> Result<Box<dyn Remote>, RemoteError> {
         let state = self
@@ -298,7 +296,7 @@ impl Connector for Fleet {
             name: host.into(),
             state: state.clone(),
             journal: self.journal.clone(),
-            cancel: self.fleet_cancel(),
+            cancel: self.cancel.clone(),
         }))
     }
 }

@@ -106,17 +106,6 @@ impl SshRemote {
 }
 
 impl Remote for SshRemote {
-    fn run(
-        &self,
-        cmd: &RemoteCommand,
-        on_line: &mut dyn FnMut(&str),
-    ) -> Result<Output, RemoteError> {
-        self.run_until(cmd, &mut |line| {
-            on_line(line);
-            ControlFlow::Continue(())
-        })
-    }
-
     fn run_until(
         &self,
         cmd: &RemoteCommand,

@@ -160,7 +160,7 @@ impl HostSession {
             password_line.push(b'\n');
         }
         let mut stdin = password_line.as_slice().chain(input);
-        let result = self.run_line_until(&line, &mut stdin, cmd.timeout, &cmd.label, on_line);
+        let result = self.run_line(&line, &mut stdin, cmd.timeout, &cmd.label, on_line);
         password_line.iter_mut().for_each(|b| *b = 0);
         let out = result?;
         if sudo != SudoMode::None && !out.success() && !out.stopped_early {
@@ -194,22 +194,9 @@ impl HostSession {
         }))
     }
 
-    /// Run an already-wrapped command line. Marks the session lost on timeout.
+    /// Run an already-wrapped command line, until `on_line` breaks. Marks the session lost on
+    /// timeout.
     pub(crate) fn run_line(
-        &mut self,
-        line: &str,
-        stdin: &mut dyn Read,
-        timeout: Duration,
-        label: &str,
-        on_line: &mut dyn FnMut(OutputLine<'_>),
-    ) -> Result<RunOutput, SshError> {
-        self.run_line_until(line, stdin, timeout, label, &mut |l| {
-            on_line(l);
-            ControlFlow::Continue(())
-        })
-    }
-
-    fn run_line_until(
         &mut self,
         line: &str,
         stdin: &mut dyn Read,

@@ -19,6 +19,7 @@ use crate::profile::model::{HostKeyPolicy, SudoMode};
 use ssh2::{ErrorCode, MethodType, Session};
 use std::cell::RefCell;
 use std::net::{TcpStream, ToSocketAddrs};
+use std::ops::ControlFlow;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
@@ -212,7 +213,7 @@ impl HostSession {
             &mut std::io::empty(),
             deadline,
             "checking sudo",
-            &mut |_| {},
+            &mut |_| ControlFlow::Continue(()),
         )?;
         if without_password.exit_status == 0 {
             self.sudo = SudoMode::Passwordless;
@@ -236,7 +237,7 @@ impl HostSession {
             &mut stdin.as_slice(),
             deadline,
             "checking sudo",
-            &mut |_| {},
+            &mut |_| ControlFlow::Continue(()),
         );
         stdin.iter_mut().for_each(|b| *b = 0);
         let out = out?;

@@ -45,6 +45,7 @@ pub fn connect_reporting_retries(
 mod tests {
     use super::*;
     use crate::engine::remote::{Output, RemoteCommand, UploadDir, UploadFile, Uploaded};
+    use std::ops::ControlFlow;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     struct Flaky {
@@ -55,7 +56,11 @@ mod tests {
 
     struct Nothing;
     impl Remote for Nothing {
-        fn run(&self, _: &RemoteCommand, _: &mut dyn FnMut(&str)) -> Result<Output, RemoteError> {
+        fn run_until(
+            &self,
+            _: &RemoteCommand,
+            _: &mut dyn FnMut(&str) -> ControlFlow<()>,
+        ) -> Result<Output, RemoteError> {
             Ok(Output::default())
         }
         fn upload(&self, _: &str, _: &[u8], _: u32) -> Result<(), RemoteError> {
