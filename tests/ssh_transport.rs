@@ -432,6 +432,84 @@ fn an_encrypted_key_needs_its_passphrase() {
 }
 
 #[test]
+fn a_key_login_does_not_ask_for_the_methods_first() {
+    if Sshd::skip_unless_root("a_key_login_does_not_ask_for_the_methods_first") {
+        return;
+    }
+    // OpenSSH answers every authentication request, "none" included, no sooner than 5-9 ms
+    // after it arrived: asking for the methods first costs each connection that and a round trip.
+    let sshd = Sshd::builder().log_level("DEBUG1").start();
+    let t = target_for(&sshd, "root", sshd.known_hosts_file(&["ed25519"]));
+    let mut host = HostSession::connect(&t, &HostKeyPolicy::Strict, &no_creds()).unwrap();
+    assert!(run(&mut host, "true").success());
+    let log = sshd.log();
+    assert!(log.contains("method publickey"), "{log}");
+    assert!(!log.contains("method none"), "{log}");
+}
+
+/// Hands out one login password, and remembers every secret it was asked for.
+struct RecordingCredentials {
+    login_password: &'static str,
+    asked: std::sync::Mutex<Vec<String>>,
+}
+
+impl scalr_installer::ssh::Credentials for RecordingCredentials {
+    fn secret(&self, request: &scalr_installer::ssh::SecretRequest) -> Option<Secret> {
+        self.asked.lock().unwrap().push(format!("{request:?}"));
+        match request {
+            scalr_installer::ssh::SecretRequest::LoginPassword { .. } => {
+                Some(Secret::new(self.login_password))
+            }
+            _ => None,
+        }
+    }
+}
+
+#[test]
+fn a_server_that_takes_no_keys_never_costs_a_key_passphrase() {
+    if Sshd::skip_unless_root("a_server_that_takes_no_keys_never_costs_a_key_passphrase") {
+        return;
+    }
+    let sshd = Sshd::builder()
+        .user("pwonly", Some("pw-Only-1"), SudoRule::None)
+        .password_auth(true)
+        .pubkey_auth(false)
+        .start();
+    let plain = sshd.dir.path().join("plain");
+    keygen(&plain, "ed25519", "");
+    let locked = sshd.dir.path().join("locked");
+    keygen(&locked, "ed25519", "a passphrase");
+    let mut t = target_for(&sshd, "pwonly", sshd.known_hosts_file(&["ed25519"]));
+    t.identity_files = vec![locked.clone(), plain.clone()];
+    let creds = RecordingCredentials {
+        login_password: "pw-Only-1",
+        asked: Default::default(),
+    };
+    let mut host = HostSession::connect(&t, &HostKeyPolicy::Strict, &creds).unwrap();
+    assert_eq!(run(&mut host, "id -un").stdout_text().trim(), "pwonly");
+    let asked = creds.asked.lock().unwrap().join("\n");
+    assert!(asked.contains("LoginPassword"), "{asked}");
+    // The plain key was offered and refused; the locked one waited for the server's methods,
+    // which have no publickey.
+    assert!(!asked.contains("KeyPassphrase"), "{asked}");
+
+    let wrong = RecordingCredentials {
+        login_password: "not-it",
+        asked: Default::default(),
+    };
+    let err = HostSession::connect(&t, &HostKeyPolicy::Strict, &wrong)
+        .err()
+        .unwrap();
+    // Keys the server never takes are not listed among what was tried.
+    let text = err.to_string();
+    assert!(text.contains("tried: password: "), "{text}");
+    assert!(
+        !text.contains(&format!("key {}", plain.display())),
+        "{text}"
+    );
+}
+
+#[test]
 fn password_login_works_and_a_wrong_password_is_an_auth_failure() {
     if Sshd::skip_unless_root("password_login_works_and_a_wrong_password_is_an_auth_failure") {
         return;

@@ -123,6 +123,7 @@ impl Credentials for StaticCredentials {
 }
 
 const LIBSSH2_TIMEOUT: ssh2::ErrorCode = ssh2::ErrorCode::Session(-9);
+const KEY_TIMED_OUT: &str = "timed out waiting for the server";
 
 /// Authenticate `session` as `target.user`, trying methods in OpenSSH's order.
 pub fn authenticate(
@@ -140,33 +141,57 @@ pub fn authenticate(
             },
         )
     };
+    let timed_out = || {
+        SshError::new(
+            &target.name,
+            SshErrorKind::Timeout {
+                during: "logging in".into(),
+                after: target.connect_timeout,
+            },
+        )
+    };
+    let mut tried = Vec::new();
+    // Keys first, without asking which methods the server offers: asking is an authentication
+    // request of its own ("none"), and OpenSSH answers each request no sooner than 5-9 ms after
+    // it arrived (against user enumeration), so asking costs every connection a round trip and
+    // that wait. A server that takes no keys refuses them at once, and is asked then. A key
+    // that needs its passphrase waits until the server is known to take keys, so that nobody
+    // is asked for a passphrase that cannot help.
+    if try_agent(session, user, target.agent_socket.as_deref(), &mut tried) {
+        return Ok(());
+    }
+    let (locked, unlocked): (Vec<&PathBuf>, Vec<&PathBuf>) = target
+        .identity_files
+        .iter()
+        .partition(|key| std::fs::read_to_string(key).is_ok_and(|text| key_is_encrypted(&text)));
+    for key in unlocked {
+        if try_key_file(session, user, key, creds, &mut tried) {
+            return Ok(());
+        }
+        if tried.last().is_some_and(|t| t.contains(KEY_TIMED_OUT)) {
+            return Err(timed_out());
+        }
+    }
     let methods = match session.auth_methods(user) {
         Ok(m) => m.to_string(),
         // The server accepted "none" authentication.
         Err(_) if session.authenticated() => return Ok(()),
-        Err(e) if e.code() == LIBSSH2_TIMEOUT => {
-            return Err(SshError::new(
-                &target.name,
-                SshErrorKind::Timeout {
-                    during: "logging in".into(),
-                    after: target.connect_timeout,
-                },
-            ))
+        Err(e) if e.code() == LIBSSH2_TIMEOUT => return Err(timed_out()),
+        Err(e) => {
+            tried.push(format!("asking for methods: {}", e.message()));
+            return Err(fail(tried));
         }
-        Err(e) => return Err(fail(vec![format!("asking for methods: {}", e.message())])),
     };
     let offers = |m: &str| methods.split(',').any(|x| x == m);
-    let mut tried = Vec::new();
-
     if offers("publickey") {
-        if try_agent(session, user, target.agent_socket.as_deref(), &mut tried) {
-            return Ok(());
-        }
-        for key in &target.identity_files {
+        for key in locked {
             if try_key_file(session, user, key, creds, &mut tried) {
                 return Ok(());
             }
         }
+    } else {
+        // The keys were never a way in: the error names the methods that are.
+        tried.clear();
     }
     let wants_password = offers("password") || offers("keyboard-interactive");
     let password = wants_password
@@ -281,7 +306,7 @@ fn try_key_file(
         }
         Err(e) => {
             let reason = match e.code() {
-                LIBSSH2_TIMEOUT => "timed out waiting for the server".to_string(),
+                LIBSSH2_TIMEOUT => KEY_TIMED_OUT.to_string(),
                 ssh2::ErrorCode::Session(-16) if passphrase.is_some() => {
                     "wrong passphrase or unreadable key".to_string()
                 }

@@ -32,6 +32,7 @@ pub struct SshdBuilder {
     host_key_types: Vec<&'static str>,
     users: Vec<TestUser>,
     password_auth: bool,
+    pubkey_auth: bool,
     kbd_interactive: bool,
     allow_tcp_forwarding: bool,
     log_level: &'static str,
@@ -59,6 +60,7 @@ impl Sshd {
             host_key_types: vec!["ed25519"],
             users: Vec::new(),
             password_auth: false,
+            pubkey_auth: true,
             kbd_interactive: false,
             allow_tcp_forwarding: true,
             log_level: "VERBOSE",
@@ -244,6 +246,11 @@ impl SshdBuilder {
         self
     }
 
+    pub fn pubkey_auth(mut self, on: bool) -> Self {
+        self.pubkey_auth = on;
+        self
+    }
+
     pub fn start(self) -> Sshd {
         let dir = tempfile::Builder::new()
             .prefix("scalr-sshd-")
@@ -322,11 +329,12 @@ impl SshdBuilder {
         let config = format!(
             "ListenAddress {address}:{port}\n{host_keys}PidFile {pid}\nAuthorizedKeysFile {auth}/%u\n\
              StrictModes no\nUsePAM {pam}\nPermitRootLogin yes\nPasswordAuthentication {pw}\n\
-             KbdInteractiveAuthentication {kbd}\nPubkeyAuthentication yes\nAllowTcpForwarding {fwd}\n\
+             KbdInteractiveAuthentication {kbd}\nPubkeyAuthentication {pubkey}\nAllowTcpForwarding {fwd}\n\
              Subsystem sftp internal-sftp\nLogLevel {level}\nMaxStartups 100\nMaxAuthTries 10\n",
             pid = d.join("sshd.pid").display(),
             auth = authorized.display(),
             pw = if self.password_auth { "yes" } else { "no" },
+            pubkey = if self.pubkey_auth { "yes" } else { "no" },
             fwd = if self.allow_tcp_forwarding { "yes" } else { "no" },
             level = self.log_level,
             pam = if self.kbd_interactive { "yes" } else { "no" },
