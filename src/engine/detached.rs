@@ -370,6 +370,17 @@ pub fn run_detached(
     step: &DetachedStep,
     on_line: &mut dyn FnMut(&str),
 ) -> Result<Finished, DetachedError> {
+    run_detached_then(remote, step, &mut || {}, on_line)
+}
+
+/// [`run_detached`], calling `on_started` when the launcher says it has started the job: at most
+/// once, and not at all when the connection dropped before it could say so.
+pub fn run_detached_then(
+    remote: &dyn Remote,
+    step: &DetachedStep,
+    on_started: &mut dyn FnMut(),
+    on_line: &mut dyn FnMut(&str),
+) -> Result<Finished, DetachedError> {
     let deadline = Instant::now() + step.timeout;
     let run_id = new_run_id();
     let mut reattached = 0;
@@ -388,7 +399,12 @@ pub fn run_detached(
         };
         let mut reader = Reader::new(launching);
         let result = remote.run_until(&RemoteCommand::root(script, remaining), &mut |line| {
-            reader.line(step, line, &mut offset, on_line)
+            let was_launching = reader.launching;
+            let flow = reader.line(step, line, &mut offset, on_line);
+            if was_launching && !reader.launching {
+                on_started();
+            }
+            flow
         });
         // Past `started`, the job runs: from here on only attaching, never launching again.
         launching = false;

@@ -17,7 +17,9 @@ use crate::engine::phases::{
 };
 use crate::engine::plan::{self, HostPlan};
 use crate::engine::remote::{quote, Connector, ErrorKind, Remote, RemoteCommand, UploadFile};
-use crate::engine::scheduler::{dependencies, run_parallel, run_waves, Permits, StageOutcomes};
+use crate::engine::scheduler::{
+    dependencies, run_parallel, run_waves, HeadStart, Permits, StageOutcomes,
+};
 use crate::engine::secrets_completion::{writes_secrets, SecretsCompletion, Turn};
 use crate::topology::OsId;
 use std::collections::BTreeMap;
@@ -631,10 +633,11 @@ impl Engine<'_> {
         // servers are still installing. The permits keep `--concurrency` across both.
         let waves = self.waves();
         let everyone_at_once = self.concurrency() >= self.hosts().len();
-        let first_wave = match waves.first() {
+        let first_wave: std::collections::BTreeSet<String> = match waves.first() {
             Some(w) if everyone_at_once => w.iter().cloned().collect(),
             _ => Default::default(),
         };
+        let head_start = HeadStart::new(first_wave.clone());
         let completion = SecretsCompletion::new(writes_secrets(&plans), first_wave);
         let permits = Permits::new(self.concurrency());
         let prepared = StageOutcomes::new();
@@ -661,7 +664,7 @@ impl Engine<'_> {
                     run_parallel(&self.hosts(), self.concurrency(), self.cancel, |host| {
                         let _permit = permits.acquire();
                         let outcome = self.with_host(&sessions, host, |ctx, s| {
-                            self.prepare(ctx, s, plan_of(host), &rendered, &completion)
+                            self.prepare(ctx, s, plan_of(host), &rendered, &completion, &head_start)
                         });
                         prepared_host(host, &outcome);
                         outcome
@@ -784,8 +787,14 @@ impl Engine<'_> {
         p: &HostPlan,
         rendered: &Rendered,
         completion: &SecretsCompletion,
+        head_start: &HeadStart,
     ) -> Result<(), HostOutcome> {
         let os = s.facts.os.id.expect("preflight passed: supported OS");
+        if !head_start.leads(&p.host) {
+            head_start.wait();
+            interrupted(ctx)?;
+        }
+        let _head_start_over = head_start.ending_on_drop(&p.host);
         run_phase(
             &ctx.emit,
             Phase::Repository,
@@ -794,7 +803,9 @@ impl Engine<'_> {
         )?;
         interrupted(ctx)?;
         run_phase(&ctx.emit, Phase::Package, package::need(&p.package), || {
-            package::run(ctx, os, p.package.as_ref().expect("needed"))
+            package::run(ctx, os, p.package.as_ref().expect("needed"), &mut || {
+                head_start.end(&p.host)
+            })
         })?;
         interrupted(ctx)?;
         // Completed secrets go out in this one upload when they exist by now (or soon, when a

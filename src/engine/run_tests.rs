@@ -236,6 +236,10 @@ impl Remote for FakeHost {
         let mut s = self.state.lock().unwrap();
         s.files.insert(path.into(), (contents.to_vec(), mode));
         s.uploads.push(path.into());
+        self.journal
+            .lock()
+            .unwrap()
+            .push(format!("{}: upload {path}", self.name));
         Ok(())
     }
 
@@ -558,6 +562,25 @@ fn ha_install_from_empty_hosts_converges_in_wave_order() {
             "app-2"
         ]
     );
+}
+
+#[test]
+fn the_first_wave_starts_its_install_before_any_other_host_touches_anything() {
+    let w = World::ha();
+    let (summary, _) = w.run("apply");
+    assert_eq!(summary.exit, ExitStatus::Success, "{summary:#?}");
+    let j = w.journal();
+    assert_eq!(
+        j[..2],
+        [
+            "db-master: upload /etc/apt/sources.list.d/scalr_scalr-server-ee.list",
+            "db-master: install"
+        ],
+        "{j:?}"
+    );
+    // Everyone else still installs, in the same stage.
+    let installs = j.iter().filter(|e| e.ends_with(": install")).count();
+    assert_eq!(installs, 6, "{j:?}");
 }
 
 #[test]

@@ -248,6 +248,63 @@ impl Permits {
     }
 }
 
+/// A head start for the first wave's hosts while every host prepares at once.
+///
+/// Every host installs in the same stage, but only the first wave's install is on the critical
+/// path: a later wave's host has at least the whole first reconfigure to finish its own. Hosts
+/// that share CPUs (VMs on one hypervisor, the lab) slow each other down when they all start
+/// their installs together, and the first wave's launch pays for it. So the other hosts wait
+/// until each first-wave host has started its install, or has finished preparing however it
+/// ended. That costs them a round trip or two of a stage with minutes to spare.
+pub struct HeadStart {
+    leaders: BTreeSet<String>,
+    /// Leaders whose head start is not over yet.
+    running: Mutex<BTreeSet<String>>,
+    over: Condvar,
+}
+
+impl HeadStart {
+    pub fn new(leaders: BTreeSet<String>) -> Self {
+        HeadStart {
+            running: Mutex::new(leaders.clone()),
+            leaders,
+            over: Condvar::new(),
+        }
+    }
+
+    pub fn leads(&self, host: &str) -> bool {
+        self.leaders.contains(host)
+    }
+
+    /// `host`'s head start is over: its install has started, or it stopped preparing.
+    pub fn end(&self, host: &str) {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        if running.remove(host) {
+            self.over.notify_all();
+        }
+    }
+
+    /// Ends `host`'s head start when dropped (also on an error or a panic), so no host waits
+    /// for a leader that stopped.
+    pub fn ending_on_drop<'a>(&'a self, host: &'a str) -> impl Drop + 'a {
+        struct Ender<'a>(&'a HeadStart, &'a str);
+        impl Drop for Ender<'_> {
+            fn drop(&mut self) {
+                self.0.end(self.1);
+            }
+        }
+        Ender(self, host)
+    }
+
+    /// Blocks until every leader's head start is over.
+    pub fn wait(&self) {
+        let mut running = self.running.lock().unwrap();
+        while !running.is_empty() {
+            running = self.over.wait(running).unwrap();
+        }
+    }
+}
+
 /// Runs the waves in order. Before a wave, each host whose dependency failed (or was itself not
 /// attempted) is marked `NotAttempted`; the rest run in parallel. `earlier` holds the outcomes of
 /// the stage before (a host that failed while installing does not reconfigure); a wave waits
@@ -650,5 +707,28 @@ mod tests {
             outcomes["worker"],
             HostOutcome::NotAttempted { .. }
         ));
+    }
+
+    #[test]
+    fn others_wait_until_every_leader_has_had_its_head_start() {
+        let leaders: BTreeSet<String> = ["a".to_string(), "b".to_string()].into();
+        let head_start = HeadStart::new(leaders);
+        assert!(head_start.leads("a") && !head_start.leads("c"));
+        let released = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                head_start.wait();
+                assert!(released.load(Ordering::SeqCst), "waited for both leaders");
+            });
+            head_start.end("a");
+            std::thread::sleep(Duration::from_millis(50));
+            released.store(true, Ordering::SeqCst);
+            // A leader that stops, however it stops, ends its head start.
+            drop(head_start.ending_on_drop("b"));
+        });
+        // Ending twice, or a host that never led, changes nothing.
+        head_start.end("a");
+        head_start.end("c");
+        head_start.wait();
     }
 }

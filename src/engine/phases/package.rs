@@ -8,7 +8,7 @@
 //! after a dropped connection reads them too.
 
 use crate::engine::desired::PackageSource;
-use crate::engine::detached::{run_detached, DetachedStep};
+use crate::engine::detached::{run_detached_then, DetachedStep};
 use crate::engine::events::{EventKind, Stream};
 use crate::engine::phases::facts::{parse_installed_version, STATE_DIR};
 use crate::engine::phases::{HostCtx, Need, PhaseError, Tail};
@@ -129,7 +129,14 @@ pub fn local_install_command(os: OsId, remote_path: &str) -> String {
     }
 }
 
-pub fn run(ctx: &HostCtx, os: OsId, action: &PackageAction) -> Result<(), PhaseError> {
+/// Installs; `on_started` is called once the host has started the install (see
+/// [`run_detached_then`]).
+pub fn run(
+    ctx: &HostCtx,
+    os: OsId,
+    action: &PackageAction,
+    on_started: &mut dyn FnMut(),
+) -> Result<(), PhaseError> {
     let wanted = match action {
         PackageAction::Install { version } => version.clone(),
         PackageAction::Upgrade { to, .. } => Some(to.clone()),
@@ -180,7 +187,7 @@ pub fn run(ctx: &HostCtx, os: OsId, action: &PackageAction) -> Result<(), PhaseE
     };
     let mut tail = Tail::new(20);
     let mut marks = StepMarks::default();
-    let finished = run_detached(ctx.remote, &step, &mut |line| {
+    let finished = run_detached_then(ctx.remote, &step, on_started, &mut |line| {
         let Some(line) = marks.read(line) else { return };
         tail.push(line);
         ctx.emit.emit(EventKind::Line {
