@@ -26,6 +26,16 @@ fn compact_install_converges_and_a_rerun_changes_nothing() {
         services.lines().all(|l| l.contains("RUNNING")),
         "{services}"
     );
+    // The job records digest, steps printed and the version, asked while the reconfigure ran.
+    let (code, marker) = lab.ssh(
+        &vm,
+        "cat /opt/scalr-server/var/lib/scalr-installer/reconfigure.ok",
+    );
+    assert_eq!(code, 0, "{marker}");
+    let fields: Vec<&str> = marker.split_whitespace().collect();
+    assert_eq!(fields.len(), 3, "{marker}");
+    assert!(fields[1].parse::<usize>().unwrap() > 10, "{marker}");
+    assert_eq!(fields[2], "8.0.0-1", "{marker}");
 
     let again = lab.apply(&[]);
     assert_eq!(again.code, 0, "{}", again.all());

@@ -23,10 +23,22 @@ pub fn need(reason: &Option<String>) -> Need {
 pub fn step(os: OsId, digest: &str, timeouts: Timeouts) -> DetachedStep {
     let log = format!("{STATE_DIR}/reconfigure.log");
     let marker = RECONFIGURE_MARKER;
+    // The installed version, asked while the reconfigure runs: the package database answers in
+    // 50-100 ms on a real host, which at the end would delay every next wave. The file is
+    // emptied first (by a shell builtin), so a version left by an earlier run never counts; should
+    // the question not have been answered by the end, it is asked then.
+    let version = format!("{STATE_DIR}/reconfigure.version");
+    let command = format!(
+        "true > {version}; {{ v=$({query} 2>/dev/null) && printf '%s\\n' \"$v\" > {version_tmp} && mv -f {version_tmp} {version}; }} </dev/null >/dev/null 2>&1 & {SCALR_HOME}/bin/scalr-server-ctl reconfigure",
+        version = quote(&version),
+        version_tmp = quote(&format!("{version}.tmp")),
+        query = version_query(os),
+    );
     // Written by the job after success: digest, steps printed, Scalr version.
     let on_success = format!(
-        "steps=$(grep -c -E '\\[ (OK|SKIPPED|FAILED) \\]' {log}); v=$({query} 2>/dev/null); printf '%s %s %s\\n' {digest} \"$steps\" \"$v\" > {tmp} && mv -f {tmp} {marker}",
+        "steps=$(grep -c -E '\\[ (OK|SKIPPED|FAILED) \\]' {log}); v=; [ ! -s {version} ] || read -r v < {version}; [ -n \"$v\" ] || v=$({query} 2>/dev/null); printf '%s %s %s\\n' {digest} \"$steps\" \"$v\" > {tmp} && mv -f {tmp} {marker}",
         log = quote(&log),
+        version = quote(&version),
         query = version_query(os),
         digest = quote(digest),
         tmp = quote(&format!("{marker}.tmp")),
@@ -35,7 +47,7 @@ pub fn step(os: OsId, digest: &str, timeouts: Timeouts) -> DetachedStep {
     DetachedStep {
         dir: STATE_DIR.into(),
         name: "reconfigure".into(),
-        command: format!("{SCALR_HOME}/bin/scalr-server-ctl reconfigure"),
+        command,
         on_success: Some(on_success),
         timeout: timeouts.reconfigure,
         reconnect_window: timeouts.reconnect_window,
@@ -117,9 +129,11 @@ mod tests {
     #[test]
     fn the_marker_records_digest_steps_and_version_after_success_only() {
         let s = step(OsId::Ubuntu1804, "abc", Timeouts::default());
-        assert_eq!(
-            s.command,
-            "/opt/scalr-server/bin/scalr-server-ctl reconfigure"
+        assert!(
+            s.command
+                .ends_with("& /opt/scalr-server/bin/scalr-server-ctl reconfigure"),
+            "{}",
+            s.command
         );
         let after = s.on_success.unwrap();
         assert!(after.contains("printf '%s %s %s\\n' abc"), "{after}");
