@@ -103,8 +103,8 @@ const SHOW_FILE: &str = r#"show_file() { [ -r "$1" ] || return 0; while IFS= rea
 /// script forks as little as it can: small files are read by the shell itself (POSIX `read`,
 /// since the login shell may be dash or bash), and a command whose answer is already known is not
 /// run (no hashing when none of the files exists, no package query without the package's tree).
-/// What still forks: `df`, `ss`, `date`, and, when there is something to ask about, the package
-/// query, `sha256sum`, `stat` and `base64`.
+/// What still forks: `df`, `ss`, `date` (where the shell is not bash 5), and, when there is
+/// something to ask about, the package query, `sha256sum`, `stat` and `base64`.
 ///
 /// `peers` are the other hosts' ports this host will need. Where the package is not installed
 /// (a first install, when the peer check always runs) the script probes them too, instead of
@@ -163,7 +163,8 @@ pub fn facts_script(files: &[String], secrets_path: &str, peers: &[(String, u16)
             s("tcp")
         ),
         s("clock"),
-        "date +%s".into(),
+        // bash 5 keeps the time in a variable: no process for it.
+        "echo \"${EPOCHSECONDS:-$(date +%s)}\"".into(),
         s("secrets"),
         format!(
             "if [ -f {0} ]; then echo present; base64 < {0}; fi",

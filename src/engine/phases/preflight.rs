@@ -288,6 +288,11 @@ pub enum Probe {
 /// an open or refused port answers at once. Only when that pass is still connecting after
 /// `timeout_secs` (a firewall dropping packets) is it stopped, and the targets it did not finish
 /// are probed again all at once, a forked subshell each, under the same deadline.
+///
+/// The first pass's deadline is kept by `read -t` with what is left of it (bash's `SECONDS`, in
+/// whole seconds: the pass ends up to a second early, and the second pass then covers what it
+/// left), not by a watchdog process: every host probes at once, at the start of a run and in
+/// verify at its end, where each process a host starts delays the fleet.
 /// Prints `open|refused|timeout ADDRESS PORT` per target, in order.
 pub fn probe_script(targets: &[(String, u16)], timeout_secs: u32) -> String {
     let body = format!(
@@ -300,14 +305,12 @@ pub fn probe_script(targets: &[(String, u16)], timeout_secs: u32) -> String {
   done
 )
 read -r _ fast <&4
-( sleep {timeout_secs}; kill "$fast" ) >/dev/null 2>&1 </dev/null &
-dog=$!
 finished=0
-while read -r verdict address port <&4; do
+while left=$(({timeout_secs} - SECONDS)); [ "$left" -gt 0 ] && read -t "$left" -r verdict address port <&4; do
   echo "$verdict $address $port"; finished=$((finished + 1))
 done
+kill "$fast" 2>/dev/null
 exec 4<&-
-kill "$dog" 2>/dev/null
 shift $((finished * 2))
 [ $# -gt 1 ] || exit 0
 pids=""
