@@ -685,6 +685,56 @@ fn a_wrong_sudo_password_is_reported_as_such() {
 }
 
 #[test]
+fn a_follow_up_runs_in_the_upload_command_once_the_files_are_in_place() {
+    if Sshd::skip_unless_root("a_follow_up_runs_in_the_upload_command_once_the_files_are_in_place")
+    {
+        return;
+    }
+    let sshd = Sshd::start();
+    let mut host = root_session(&sshd);
+    let dir = sshd.dir.path().join("etc");
+    let path = dir.join("secrets.json");
+    let p = path.to_str().unwrap();
+    let file = UploadFile {
+        path: p,
+        contents: b"{\"a\": 1}\n",
+        mode: 0o600,
+        group: None,
+    };
+    // The follow-up sees the file in place and prints it; its output is its own, apart from
+    // the upload's report.
+    let then = format!("printf 'seen: '; cat -- '{p}'; echo oops >&2; exit 3");
+    let (outcomes, out) = host.upload_files_then(&[], &[file], &then).unwrap();
+    assert!(outcomes[0].changed);
+    assert_eq!(out.stdout_text(), "seen: {\"a\": 1}\n");
+    assert_eq!(out.exit_status, 3, "the follow-up's exit status");
+    assert!(out.stderr_text().contains("oops"));
+    assert_eq!(std::fs::read(&path).unwrap(), b"{\"a\": 1}\n");
+
+    // An upload that fails runs no follow-up.
+    let marker = dir.join("followed");
+    let bad = UploadFile {
+        path: "relative/path",
+        contents: b"x",
+        mode: 0o600,
+        group: None,
+    };
+    let then = format!("touch -- '{}'", marker.display());
+    assert!(host.upload_files_then(&[], &[bad], &then).is_err());
+    let in_a_file = UploadFile {
+        path: "/proc/version/cannot-be-written",
+        contents: b"x",
+        mode: 0o600,
+        group: None,
+    };
+    let err = host
+        .upload_files_then(&[], &[in_a_file], &then)
+        .expect_err("no file under /proc/version");
+    assert!(matches!(err.kind, SshErrorKind::Transfer { .. }), "{err}");
+    assert!(!marker.exists(), "the follow-up ran after a failed upload");
+}
+
+#[test]
 fn uploads_are_atomic_exact_mode_and_keep_a_backup() {
     if Sshd::skip_unless_root("uploads_are_atomic_exact_mode_and_keep_a_backup") {
         return;

@@ -664,11 +664,12 @@ mod tests {
             unreachable!("detached steps do not upload")
         }
 
-        fn upload_files(
+        fn upload_files_then(
             &self,
             _: &[UploadDir<'_>],
             _: &[UploadFile<'_>],
-        ) -> Result<Vec<Uploaded>, RemoteError> {
+            _: Option<&str>,
+        ) -> Result<(Vec<Uploaded>, Option<Output>), RemoteError> {
             unreachable!("detached steps do not upload")
         }
 

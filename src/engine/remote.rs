@@ -194,7 +194,20 @@ pub trait Remote: Send {
         &self,
         dirs: &[UploadDir<'_>],
         files: &[UploadFile<'_>],
-    ) -> Result<Vec<Uploaded>, RemoteError>;
+    ) -> Result<Vec<Uploaded>, RemoteError> {
+        self.upload_files_then(dirs, files, None)
+            .map(|(outcomes, _)| outcomes)
+    }
+
+    /// [`Remote::upload_files`], then `then` (a root shell script) in the same command once every
+    /// file is in place: one round trip for both. Its output comes back (`Some` exactly when
+    /// `then` was given); when the upload fails, `then` does not run and the error is the upload's.
+    fn upload_files_then(
+        &self,
+        dirs: &[UploadDir<'_>],
+        files: &[UploadFile<'_>],
+        then: Option<&str>,
+    ) -> Result<(Vec<Uploaded>, Option<Output>), RemoteError>;
 
     /// Reads a file as root; `Ok(None)` when it does not exist.
     fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>, RemoteError>;

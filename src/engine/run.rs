@@ -16,7 +16,9 @@ use crate::engine::phases::{
     Need, PhaseError, Timeouts,
 };
 use crate::engine::plan::{self, HostPlan};
-use crate::engine::remote::{quote, Connector, ErrorKind, Remote, RemoteCommand, UploadFile};
+use crate::engine::remote::{
+    quote, Connector, ErrorKind, Output, Remote, RemoteCommand, RemoteError, UploadFile,
+};
 use crate::engine::scheduler::{
     dependencies, run_parallel, run_waves, HeadStart, Permits, StageOutcomes,
 };
@@ -814,8 +816,37 @@ impl Engine<'_> {
         interrupted(ctx)?;
         let completed = completion.completed();
         let files = completed.unwrap_or(rendered).files_for(&p.host);
-        run_phase(&ctx.emit, Phase::Config, config::need(&p.files), || {
-            config::run(ctx, files, &p.files)
+        let need = config::need(&p.files);
+        // The host that completes the secrets does it in its config upload's own command: on
+        // the first wave's host, between its install and its reconfigure, that is a round trip
+        // less on the path every other host waits on.
+        let completing = match (&need, completed) {
+            (Need::Run, None) => completion.try_claim(&p.host),
+            _ => None,
+        };
+        if let Some(claim) = completing {
+            let then = rendered
+                .file(&p.host, SECRETS_PATH)
+                .map(|_| completion_script());
+            let mut follow_up = None;
+            let wrote = run_phase(&ctx.emit, Phase::Config, need, || {
+                follow_up = config::run(ctx, files, &p.files, then.as_deref())?;
+                Ok(())
+            });
+            return match wrote {
+                Ok(()) => {
+                    let result = follow_up.map(Ok);
+                    claim.publish(result.and_then(|r| self.read_completion(ctx, rendered, r)));
+                    Ok(())
+                }
+                Err(outcome) => {
+                    claim.release(&p.host);
+                    Err(outcome)
+                }
+            };
+        }
+        run_phase(&ctx.emit, Phase::Config, need, || {
+            config::run(ctx, files, &p.files, None).map(|_| ())
         })?;
         let wrote_completed = completed.is_some() && p.files.iter().any(|f| f.path == SECRETS_PATH);
         self.settle_secrets(ctx, rendered, completion, wrote_completed)
@@ -858,27 +889,33 @@ impl Engine<'_> {
             })
     }
 
-    /// Completes the secrets file on this host (`scalr-server-ctl show-attributes`, which also
-    /// leaves the completed file in place here) and renders every host's files with it. `None`:
-    /// nothing to complete, or completing failed (said in a notice; each host's reconfigure then
-    /// completes its own file, as the package does without us).
-    ///
-    /// One command completes and reads the file back: it runs on the first wave's host between
-    /// its install and its reconfigure, where every round trip delays the whole fleet. The file
-    /// arrives on the command's stdout, which nothing records.
+    /// Completes the secrets file on this host with a command of its own (see
+    /// [`completion_script`]); used when the host had no files to write, which would have
+    /// carried it.
     fn complete_on(&self, ctx: &HostCtx, rendered: &Rendered) -> Option<Rendered> {
-        let host = ctx.host.name.as_str();
-        let ours = rendered.file(host, SECRETS_PATH)?;
+        rendered.file(&ctx.host.name, SECRETS_PATH)?;
         let cmd = RemoteCommand::root(
-            format!(
-                "{SCALR_HOME}/bin/scalr-server-ctl show-attributes >/dev/null && cat -- {}",
-                quote(SECRETS_PATH)
-            ),
+            completion_script(),
             self.timeouts
                 .command
                 .max(std::time::Duration::from_secs(600)),
         );
-        let completed = match ctx.remote.run(&cmd, &mut |_| {}) {
+        let result = ctx.remote.run(&cmd, &mut |_| {});
+        self.read_completion(ctx, rendered, result)
+    }
+
+    /// What a completion printed: every host's files rendered with the completed secrets.
+    /// `None`: nothing to complete, or completing failed (said in a notice; each host's
+    /// reconfigure then completes its own file, as the package does without us).
+    fn read_completion(
+        &self,
+        ctx: &HostCtx,
+        rendered: &Rendered,
+        result: Result<Output, RemoteError>,
+    ) -> Option<Rendered> {
+        let host = ctx.host.name.as_str();
+        let ours = rendered.file(host, SECRETS_PATH)?;
+        let completed = match result {
             Ok(out) if out.success() => out.stdout.into_bytes(),
             Ok(out) => {
                 self.emit.emit(EventKind::Notice {
@@ -1037,6 +1074,17 @@ impl Engine<'_> {
             Err(o) => o,
         }
     }
+}
+
+/// Completes the secrets file on a host (`scalr-server-ctl show-attributes`, which leaves the
+/// completed file in place there) and prints it. It runs on the first wave's host between its
+/// install and its reconfigure, where every round trip delays the whole fleet; the file arrives
+/// on the command's stdout, which nothing records.
+fn completion_script() -> String {
+    format!(
+        "{SCALR_HOME}/bin/scalr-server-ctl show-attributes >/dev/null && cat -- {}",
+        quote(SECRETS_PATH)
+    )
 }
 
 fn interrupted(ctx: &HostCtx) -> Result<(), HostOutcome> {

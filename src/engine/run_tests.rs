@@ -38,6 +38,10 @@ struct HostState {
     probing_facts: usize,
     /// The run is cancelled (as by Ctrl-C) when this host is sent a command containing this.
     cancel_on: Option<String>,
+    /// Scripts run as an upload's follow-up, in the upload's own command.
+    follow_ups: Vec<String>,
+    /// Commands that completed the secrets (`show-attributes`), follow-ups included.
+    completions: usize,
 }
 
 /// Every command any fake host ran, in order, as `host: what`.
@@ -72,6 +76,29 @@ fn first_line_vars(script: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+impl FakeHost {
+    fn write_files(&self, dirs: &[UploadDir<'_>], files: &[UploadFile<'_>]) -> Vec<Uploaded> {
+        let mut s = self.state.lock().unwrap();
+        for dir in dirs {
+            s.commands.push(format!("mkdir -p {}", dir.path));
+        }
+        files
+            .iter()
+            .map(|f| {
+                let previous = s.files.insert(f.path.into(), (f.contents.to_vec(), f.mode));
+                s.uploads.push(f.path.into());
+                let changed = previous.as_ref().map(|(c, _)| c.as_slice()) != Some(f.contents);
+                Uploaded {
+                    changed,
+                    backup: previous
+                        .filter(|_| changed)
+                        .map(|_| format!("{}.bak-fake", f.path)),
+                }
+            })
+            .collect()
+    }
+}
+
 impl Remote for FakeHost {
     /// Reads to the end, like a command that exits with its last line; nothing after a break is
     /// passed on.
@@ -87,6 +114,9 @@ impl Remote for FakeHost {
             .is_some_and(|c| script.contains(c.as_str()))
         {
             self.cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        if script.contains("show-attributes") {
+            s.completions += 1;
         }
         let mut out = Output::default();
         let mut stopped = false;
@@ -243,29 +273,24 @@ impl Remote for FakeHost {
         Ok(())
     }
 
-    fn upload_files(
+    fn upload_files_then(
         &self,
         dirs: &[UploadDir<'_>],
         files: &[UploadFile<'_>],
-    ) -> Result<Vec<Uploaded>, RemoteError> {
-        let mut s = self.state.lock().unwrap();
-        for dir in dirs {
-            s.commands.push(format!("mkdir -p {}", dir.path));
-        }
-        Ok(files
-            .iter()
-            .map(|f| {
-                let previous = s.files.insert(f.path.into(), (f.contents.to_vec(), f.mode));
-                s.uploads.push(f.path.into());
-                let changed = previous.as_ref().map(|(c, _)| c.as_slice()) != Some(f.contents);
-                Uploaded {
-                    changed,
-                    backup: previous
-                        .filter(|_| changed)
-                        .map(|_| format!("{}.bak-fake", f.path)),
-                }
-            })
-            .collect())
+        then: Option<&str>,
+    ) -> Result<(Vec<Uploaded>, Option<Output>), RemoteError> {
+        let outcomes = self.write_files(dirs, files);
+        let follow_up = match then {
+            Some(script) => {
+                self.state.lock().unwrap().follow_ups.push(script.into());
+                Some(self.run(
+                    &RemoteCommand::root(script, Default::default()),
+                    &mut |_| {},
+                )?)
+            }
+            None => None,
+        };
+        Ok((outcomes, follow_up))
     }
 
     fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>, RemoteError> {
@@ -581,6 +606,22 @@ fn the_first_wave_starts_its_install_before_any_other_host_touches_anything() {
     // Everyone else still installs, in the same stage.
     let installs = j.iter().filter(|e| e.ends_with(": install")).count();
     assert_eq!(installs, 6, "{j:?}");
+}
+
+#[test]
+fn the_first_wave_completes_the_secrets_in_its_config_upload() {
+    let w = World::ha();
+    let (summary, _) = w.run("apply");
+    assert_eq!(summary.exit, ExitStatus::Success, "{summary:#?}");
+    let master = w.host("db-master");
+    assert_eq!(master.completions, 1);
+    assert_eq!(master.follow_ups.len(), 1, "{:?}", master.follow_ups);
+    assert!(master.follow_ups[0].contains("show-attributes"));
+    drop(master);
+    for h in ["db-slave", "worker", "influx", "app-1", "app-2"] {
+        let s = w.host(h);
+        assert_eq!((s.completions, s.follow_ups.len()), (0, 0), "{h}");
+    }
 }
 
 #[test]

@@ -75,6 +75,18 @@ impl<'a> Claim<'a> {
     pub fn publish(self, completed: Option<Rendered>) {
         self.completion.publish(completed);
     }
+
+    /// Gives the claim back unused, because `host` (which holds it) stopped before it could
+    /// complete: another host may claim, as if `host` had never got here.
+    pub fn release(self, host: &str) {
+        let completion = self.completion;
+        // Not dropped: a drop would publish "not completed" to everyone.
+        std::mem::forget(self);
+        let mut pending = completion.pending.lock().unwrap();
+        pending.claimed = false;
+        pending.preferred.remove(host);
+        completion.changed.notify_all();
+    }
 }
 
 impl Drop for Claim<'_> {
@@ -116,13 +128,30 @@ impl SecretsCompletion {
             if let Some(done) = self.done.get() {
                 return Turn::Done(done.as_ref());
             }
-            let mine = pending.preferred.is_empty() || pending.preferred.contains(host);
-            if !pending.claimed && mine {
-                pending.claimed = true;
+            if Self::claim_if_free(&mut pending, host) {
                 return Turn::Complete(Claim { completion: self });
             }
             pending = self.changed.wait(pending).unwrap();
         }
+    }
+
+    /// [`SecretsCompletion::claim_or_wait`] without the wait: the claim when `host` may take it
+    /// now, else `None` (someone else claimed, it is kept for another host, or it is done).
+    pub fn try_claim(&self, host: &str) -> Option<Claim<'_>> {
+        if !self.needed || self.done.get().is_some() {
+            return None;
+        }
+        let mut pending = self.pending.lock().unwrap();
+        Self::claim_if_free(&mut pending, host).then(|| Claim { completion: self })
+    }
+
+    fn claim_if_free(pending: &mut Pending, host: &str) -> bool {
+        let mine = pending.preferred.is_empty() || pending.preferred.contains(host);
+        if pending.claimed || !mine {
+            return false;
+        }
+        pending.claimed = true;
+        true
     }
 
     /// A host outside the first wave waits here, before writing its files, while a first-wave
@@ -306,5 +335,28 @@ mod tests {
         let c = SecretsCompletion::new(true, first_wave(&["db-master"]));
         c.withdraw("db-master");
         c.wait_unless_first_wave("app-1");
+    }
+
+    #[test]
+    fn a_claim_taken_without_waiting_can_be_given_back_to_another_host() {
+        let c = SecretsCompletion::new(true, ["a".to_string(), "b".to_string()].into());
+        assert!(c.try_claim("x").is_none(), "kept for the first wave");
+        let claim = c.try_claim("a").expect("free and kept for a");
+        assert!(c.try_claim("b").is_none(), "already claimed");
+        std::thread::scope(|s| {
+            let other = s.spawn(|| match c.claim_or_wait("b") {
+                Turn::Complete(claim) => {
+                    claim.publish(Some(rendered("by b")));
+                    "b completed"
+                }
+                Turn::Done(_) => "b waited",
+            });
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            // a could not write its files: b claims instead, and nothing was published.
+            claim.release("a");
+            assert_eq!(other.join().unwrap(), "b completed");
+        });
+        assert_eq!(c.completed().unwrap().secret_values, ["by b"]);
+        assert!(c.try_claim("a").is_none(), "done");
     }
 }

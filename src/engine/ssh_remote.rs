@@ -127,17 +127,7 @@ impl Remote for SshRemote {
         });
         // The copy may hold a secret (a password on stdin): wipe it now, not whenever.
         ssh_cmd.stdin.iter_mut().for_each(|b| *b = 0);
-        let out = out?;
-        Ok(Output {
-            exit_code: match (&out.exit_signal, out.exit_status) {
-                // Killed by a signal: never mistaken for success.
-                (Some(_), 0) => -1,
-                (_, status) => status,
-            },
-            stdout: out.stdout_text(),
-            stderr: out.stderr_text(),
-            stopped_early: out.stopped_early,
-        })
+        Ok(output_of(out?))
     }
 
     fn upload(&self, path: &str, contents: &[u8], mode: u32) -> Result<(), RemoteError> {
@@ -145,11 +135,12 @@ impl Remote for SshRemote {
             .map(|_| ())
     }
 
-    fn upload_files(
+    fn upload_files_then(
         &self,
         dirs: &[UploadDir<'_>],
         files: &[UploadFile<'_>],
-    ) -> Result<Vec<Uploaded>, RemoteError> {
+        then: Option<&str>,
+    ) -> Result<(Vec<Uploaded>, Option<Output>), RemoteError> {
         let dirs: Vec<ssh::UploadDir> = dirs
             .iter()
             .map(|d| ssh::UploadDir {
@@ -166,14 +157,20 @@ impl Remote for SshRemote {
                 group: f.group,
             })
             .collect();
-        let outcomes = self.with_session(|s| s.upload_files(&dirs, &files))?;
-        Ok(outcomes
+        let (outcomes, follow_up) = match then {
+            Some(then) => self
+                .with_session(|s| s.upload_files_then(&dirs, &files, then))
+                .map(|(outcomes, out)| (outcomes, Some(output_of(out))))?,
+            None => (self.with_session(|s| s.upload_files(&dirs, &files))?, None),
+        };
+        let outcomes = outcomes
             .into_iter()
             .map(|o| Uploaded {
                 changed: o.changed,
                 backup: o.backup,
             })
-            .collect())
+            .collect();
+        Ok((outcomes, follow_up))
     }
 
     fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>, RemoteError> {
@@ -188,6 +185,19 @@ impl Remote for SshRemote {
             .map_err(|e| connect_error(&e))?;
         *guard = Some(session);
         Ok(())
+    }
+}
+
+fn output_of(out: ssh::RunOutput) -> Output {
+    Output {
+        exit_code: match (&out.exit_signal, out.exit_status) {
+            // Killed by a signal: never mistaken for success.
+            (Some(_), 0) => -1,
+            (_, status) => status,
+        },
+        stdout: out.stdout_text(),
+        stderr: out.stderr_text(),
+        stopped_early: out.stopped_early,
     }
 }
 

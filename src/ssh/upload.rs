@@ -7,7 +7,7 @@
 //! the whole script runs under sudo, so the same path works for root and non-root logins.
 
 use super::error::{SshError, SshErrorKind};
-use super::exec::RemoteCommand;
+use super::exec::{RemoteCommand, RunOutput};
 use super::quote::sh_script;
 use super::session::HostSession;
 use sha2::{Digest, Sha256};
@@ -57,8 +57,8 @@ pub struct UploadDir<'a> {
     pub mode: u32,
 }
 
-/// One remote command writes a whole batch. Arguments: the backup stamp, the number of
-/// directories, `path mode` per directory, the sha256 of all files' bytes back to back, then
+/// One remote command writes a whole batch. Arguments: the backup stamp, a follow-up script run
+/// once every file is in place (empty for none), the number of directories, `path mode` per directory, the sha256 of all files' bytes back to back, then
 /// `path mode group size sha256` per file. Stdin carries every file's bytes back to back, in
 /// that order; `head -c` splits them (GNU head reads no further than asked, in every coreutils
 /// release we support, 8.4 included).
@@ -71,7 +71,7 @@ pub struct UploadDir<'a> {
 /// than the round trip this batch saves: one checksum covers all files, and sizes are only
 /// counted to explain a failed check (or when the host has no sha256sum).
 const UPLOAD_SCRIPT: &str = r#"set -e
-stamp=$1; ndirs=$2; shift 2
+stamp=$1; then=$2; ndirs=$3; shift 3
 while [ "$ndirs" -gt 0 ]; do
   [ -d "$1" ] || mkdir -p -- "$1"
   chmod "$2" "$1"; shift 2; ndirs=$((ndirs - 1))
@@ -200,7 +200,13 @@ commit() {
 }
 each_file commit "$@"
 trap - EXIT
+# A follow-up that needs these files, spared a round trip of its own: its output comes after
+# the mark, and its exit status is the script's.
+[ -z "$then" ] || { echo @@scalr-upload:then; set +e; eval "$then"; }
 "#;
+
+/// Printed once every file is in place, before the follow-up's own output.
+const THEN_MARK: &str = "@@scalr-upload:then";
 
 /// Timeout for a transfer: generous, scaled by size (1 MiB/s is a slow WAN).
 fn transfer_timeout(bytes: u64) -> Duration {
@@ -281,6 +287,20 @@ impl HostSession {
         if dirs.is_empty() && files.is_empty() {
             return Ok(Vec::new());
         }
+        self.upload_files_then(dirs, files, "")
+            .map(|(outcomes, _)| outcomes)
+    }
+
+    /// [`HostSession::upload_files`], then `then` (a shell script, run as root) in the same
+    /// command once every file is in place: one round trip for both. Returns the follow-up's
+    /// output (its stdout only; stderr is the whole command's). When the upload fails, the
+    /// follow-up does not run and the error is the upload's.
+    pub fn upload_files_then(
+        &mut self,
+        dirs: &[UploadDir<'_>],
+        files: &[UploadFile<'_>],
+        then: &str,
+    ) -> Result<(Vec<UploadOutcome>, RunOutput), SshError> {
         let entries: Vec<Entry> = files
             .iter()
             .map(|f| Entry {
@@ -297,7 +317,7 @@ impl HostSession {
             parts: files.iter(),
             current: &[],
         };
-        self.upload_batch(dirs, &entries, &hex(&all.finalize()), &mut input)
+        self.upload_batch(dirs, &entries, &hex(&all.finalize()), &mut input, then)
     }
 
     /// `upload` for a local file (e.g. a package), streamed rather than read into memory.
@@ -328,7 +348,7 @@ impl HostSession {
             sha256: sha256.clone(),
         };
         let mut file = std::fs::File::open(local).map_err(local_error)?;
-        let mut outcomes = self.upload_batch(&[], &[entry], &sha256, &mut file)?;
+        let (mut outcomes, _) = self.upload_batch(&[], &[entry], &sha256, &mut file, "")?;
         Ok(outcomes.remove(0))
     }
 
@@ -339,7 +359,8 @@ impl HostSession {
         entries: &[Entry<'_>],
         all_sha256: &str,
         input: &mut dyn Read,
-    ) -> Result<Vec<UploadOutcome>, SshError> {
+        then: &str,
+    ) -> Result<(Vec<UploadOutcome>, RunOutput), SshError> {
         let host = self.target.name.clone();
         let what = match entries {
             [one] => one.path.to_string(),
@@ -355,7 +376,7 @@ impl HostSession {
             )
         };
         let stamp = backup_stamp();
-        let mut args = vec![stamp.clone(), dirs.len().to_string()];
+        let mut args = vec![stamp.clone(), then.to_string(), dirs.len().to_string()];
         for dir in dirs {
             if !dir.path.starts_with('/') {
                 return Err(fail(dir.path, "the remote path must be absolute".into()));
@@ -391,11 +412,27 @@ impl HostSession {
         let total: u64 = entries.iter().map(|e| e.size).sum();
         let cmd = RemoteCommand::new(format!("upload of {what}"), script)
             .timeout(transfer_timeout(total));
-        let out = self.run_with_input(&cmd, input, &mut |_| {})?;
-        if !out.success() {
+        let mut out = self.run_with_input(&cmd, input, &mut |_| {})?;
+        // Past the mark, every file is in place and the rest is the follow-up's.
+        let mark = format!("{THEN_MARK}\n");
+        let follow_up = match find(&out.stdout, mark.as_bytes()) {
+            Some(at) if !then.is_empty() => {
+                let rest = out.stdout.split_off(at + mark.len());
+                out.stdout.truncate(at);
+                Some(rest)
+            }
+            _ => None,
+        };
+        if follow_up.is_none() && !out.success() {
             return Err(fail(&what, out.stderr_text().trim().to_string()));
         }
-        parse_outcomes(&out.stdout_text(), entries, &stamp).map_err(|reason| fail(&what, reason))
+        let outcomes = parse_outcomes(&out.stdout_text(), entries, &stamp)
+            .map_err(|reason| fail(&what, reason))?;
+        let follow_up = RunOutput {
+            stdout: follow_up.unwrap_or_default(),
+            ..out
+        };
+        Ok((outcomes, follow_up))
     }
 
     /// Read a whole remote file (as root when the target uses sudo). `Ok(None)` when it does
@@ -425,6 +462,11 @@ impl HostSession {
 }
 
 /// One line per file, `<index> unchanged|changed|changed backup`; every file must be reported.
+/// Where `needle` first occurs in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
 fn parse_outcomes(
     stdout: &str,
     entries: &[Entry<'_>],
@@ -481,6 +523,7 @@ mod tests {
         let all: Vec<u8> = files.iter().flat_map(|(_, c)| c.iter().copied()).collect();
         let mut args = vec![
             "20260101T000000Z".to_string(),
+            String::new(),
             "0".to_string(),
             hex(&Sha256::digest(&all)),
         ];
@@ -515,6 +558,11 @@ mod tests {
             .collect();
         names.sort();
         names
+    }
+
+    #[test]
+    fn the_follow_up_mark_is_the_one_the_script_prints() {
+        assert!(UPLOAD_SCRIPT.contains(&format!("echo {THEN_MARK};")));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::engine::desired::{DesiredFile, CONFIG_DIR};
 use crate::engine::events::{EventKind, Stream};
 use crate::engine::phases::{HostCtx, Need, PhaseError};
 use crate::engine::plan::FileAction;
-use crate::engine::remote::{UploadDir, UploadFile};
+use crate::engine::remote::{Output, UploadDir, UploadFile};
 
 pub fn need(actions: &[FileAction]) -> Need {
     if actions.is_empty() {
@@ -16,7 +16,14 @@ pub fn need(actions: &[FileAction]) -> Need {
     }
 }
 
-pub fn run(ctx: &HostCtx, files: &[DesiredFile], actions: &[FileAction]) -> Result<(), PhaseError> {
+/// Writes the changed files; `then` (a root shell script) runs in the same command once they are
+/// in place, and its output is returned (`Some` exactly when `then` was given).
+pub fn run(
+    ctx: &HostCtx,
+    files: &[DesiredFile],
+    actions: &[FileAction],
+    then: Option<&str>,
+) -> Result<Option<Output>, PhaseError> {
     let writes: Vec<(&FileAction, &DesiredFile)> = actions
         .iter()
         .filter_map(|a| files.iter().find(|f| f.path == a.path).map(|f| (a, f)))
@@ -29,8 +36,9 @@ pub fn run(ctx: &HostCtx, files: &[DesiredFile], actions: &[FileAction]) -> Resu
         path: CONFIG_DIR,
         mode: 0o755,
     };
-    ctx.remote
-        .upload_files(&[config_dir], &uploads)
+    let (_, follow_up) = ctx
+        .remote
+        .upload_files_then(&[config_dir], &uploads, then)
         .map_err(|e| {
             PhaseError::new(format!(
                 "writing the configuration files on {}: {e}",
@@ -49,5 +57,5 @@ pub fn run(ctx: &HostCtx, files: &[DesiredFile], actions: &[FileAction]) -> Resu
             ),
         });
     }
-    Ok(())
+    Ok(follow_up)
 }

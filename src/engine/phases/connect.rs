@@ -66,18 +66,20 @@ mod tests {
         fn upload(&self, _: &str, _: &[u8], _: u32) -> Result<(), RemoteError> {
             Ok(())
         }
-        fn upload_files(
+        fn upload_files_then(
             &self,
             _: &[UploadDir<'_>],
             files: &[UploadFile<'_>],
-        ) -> Result<Vec<Uploaded>, RemoteError> {
-            Ok(files
+            then: Option<&str>,
+        ) -> Result<(Vec<Uploaded>, Option<Output>), RemoteError> {
+            let outcomes = files
                 .iter()
                 .map(|_| Uploaded {
                     changed: true,
                     backup: None,
                 })
-                .collect())
+                .collect();
+            Ok((outcomes, then.map(|_| Output::default())))
         }
         fn read_file(&self, _: &str) -> Result<Option<Vec<u8>>, RemoteError> {
             Ok(None)
