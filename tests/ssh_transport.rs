@@ -704,7 +704,8 @@ fn a_follow_up_runs_in_the_upload_command_once_the_files_are_in_place() {
     // The follow-up sees the file in place and prints it; its output is its own, apart from
     // the upload's report.
     let then = format!("printf 'seen: '; cat -- '{p}'; echo oops >&2; exit 3");
-    let (outcomes, out) = host.upload_files_then(&[], &[file], &then).unwrap();
+    let ten = Duration::from_secs(10);
+    let (outcomes, out) = host.upload_files_then(&[], &[file], &then, ten).unwrap();
     assert!(outcomes[0].changed);
     assert_eq!(out.stdout_text(), "seen: {\"a\": 1}\n");
     assert_eq!(out.exit_status, 3, "the follow-up's exit status");
@@ -720,7 +721,7 @@ fn a_follow_up_runs_in_the_upload_command_once_the_files_are_in_place() {
         group: None,
     };
     let then = format!("touch -- '{}'", marker.display());
-    assert!(host.upload_files_then(&[], &[bad], &then).is_err());
+    assert!(host.upload_files_then(&[], &[bad], &then, ten).is_err());
     let in_a_file = UploadFile {
         path: "/proc/version/cannot-be-written",
         contents: b"x",
@@ -728,7 +729,7 @@ fn a_follow_up_runs_in_the_upload_command_once_the_files_are_in_place() {
         group: None,
     };
     let err = host
-        .upload_files_then(&[], &[in_a_file], &then)
+        .upload_files_then(&[], &[in_a_file], &then, ten)
         .expect_err("no file under /proc/version");
     assert!(matches!(err.kind, SshErrorKind::Transfer { .. }), "{err}");
     assert!(!marker.exists(), "the follow-up ran after a failed upload");

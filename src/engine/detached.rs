@@ -668,7 +668,7 @@ mod tests {
             &self,
             _: &[UploadDir<'_>],
             _: &[UploadFile<'_>],
-            _: Option<&str>,
+            _: Option<&RemoteCommand>,
         ) -> Result<(Vec<Uploaded>, Option<Output>), RemoteError> {
             unreachable!("detached steps do not upload")
         }

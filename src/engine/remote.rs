@@ -199,14 +199,15 @@ pub trait Remote: Send {
             .map(|(outcomes, _)| outcomes)
     }
 
-    /// [`Remote::upload_files`], then `then` (a root shell script) in the same command once every
-    /// file is in place: one round trip for both. Its output comes back (`Some` exactly when
-    /// `then` was given); when the upload fails, `then` does not run and the error is the upload's.
+    /// [`Remote::upload_files`], then `then` (run as root) in the same command once every file is
+    /// in place: one round trip for both, its timeout added to the transfer's. Its output comes
+    /// back (`Some` exactly when `then` was given); when the upload fails, `then` does not run
+    /// and the error is the upload's.
     fn upload_files_then(
         &self,
         dirs: &[UploadDir<'_>],
         files: &[UploadFile<'_>],
-        then: Option<&str>,
+        then: Option<&RemoteCommand>,
     ) -> Result<(Vec<Uploaded>, Option<Output>), RemoteError>;
 
     /// Reads a file as root; `Ok(None)` when it does not exist.

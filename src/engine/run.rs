@@ -827,10 +827,10 @@ impl Engine<'_> {
         if let Some(claim) = completing {
             let then = rendered
                 .file(&p.host, SECRETS_PATH)
-                .map(|_| completion_script());
+                .map(|_| self.completion_command());
             let mut follow_up = None;
             let wrote = run_phase(&ctx.emit, Phase::Config, need, || {
-                follow_up = config::run(ctx, files, &p.files, then.as_deref())?;
+                follow_up = config::run(ctx, files, &p.files, then.as_ref())?;
                 Ok(())
             });
             return match wrote {
@@ -894,14 +894,19 @@ impl Engine<'_> {
     /// carried it.
     fn complete_on(&self, ctx: &HostCtx, rendered: &Rendered) -> Option<Rendered> {
         rendered.file(&ctx.host.name, SECRETS_PATH)?;
-        let cmd = RemoteCommand::root(
+        let result = ctx.remote.run(&self.completion_command(), &mut |_| {});
+        self.read_completion(ctx, rendered, result)
+    }
+
+    /// Completes the secrets file on a host and prints it (see [`completion_script`]): a
+    /// chef-solo run on a real host, given minutes.
+    fn completion_command(&self) -> RemoteCommand {
+        RemoteCommand::root(
             completion_script(),
             self.timeouts
                 .command
                 .max(std::time::Duration::from_secs(600)),
-        );
-        let result = ctx.remote.run(&cmd, &mut |_| {});
-        self.read_completion(ctx, rendered, result)
+        )
     }
 
     /// What a completion printed: every host's files rendered with the completed secrets.

@@ -277,16 +277,17 @@ impl Remote for FakeHost {
         &self,
         dirs: &[UploadDir<'_>],
         files: &[UploadFile<'_>],
-        then: Option<&str>,
+        then: Option<&RemoteCommand>,
     ) -> Result<(Vec<Uploaded>, Option<Output>), RemoteError> {
         let outcomes = self.write_files(dirs, files);
         let follow_up = match then {
-            Some(script) => {
-                self.state.lock().unwrap().follow_ups.push(script.into());
-                Some(self.run(
-                    &RemoteCommand::root(script, Default::default()),
-                    &mut |_| {},
-                )?)
+            Some(cmd) => {
+                self.state
+                    .lock()
+                    .unwrap()
+                    .follow_ups
+                    .push(cmd.script.clone());
+                Some(self.run(cmd, &mut |_| {})?)
             }
             None => None,
         };

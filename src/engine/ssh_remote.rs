@@ -139,7 +139,7 @@ impl Remote for SshRemote {
         &self,
         dirs: &[UploadDir<'_>],
         files: &[UploadFile<'_>],
-        then: Option<&str>,
+        then: Option<&RemoteCommand>,
     ) -> Result<(Vec<Uploaded>, Option<Output>), RemoteError> {
         let dirs: Vec<ssh::UploadDir> = dirs
             .iter()
@@ -159,7 +159,7 @@ impl Remote for SshRemote {
             .collect();
         let (outcomes, follow_up) = match then {
             Some(then) => self
-                .with_session(|s| s.upload_files_then(&dirs, &files, then))
+                .with_session(|s| s.upload_files_then(&dirs, &files, &then.script, then.timeout))
                 .map(|(outcomes, out)| (outcomes, Some(output_of(out))))?,
             None => (self.with_session(|s| s.upload_files(&dirs, &files))?, None),
         };

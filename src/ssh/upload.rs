@@ -58,8 +58,9 @@ pub struct UploadDir<'a> {
 }
 
 /// One remote command writes a whole batch. Arguments: the backup stamp, a follow-up script run
-/// once every file is in place (empty for none), the number of directories, `path mode` per directory, the sha256 of all files' bytes back to back, then
-/// `path mode group size sha256` per file. Stdin carries every file's bytes back to back, in
+/// once every file is in place (empty for none; an argument like any command line, so it holds
+/// no secret), the number of directories, `path mode` per directory, the sha256 of all files'
+/// bytes back to back, then `path mode group size sha256` per file. Stdin carries every file's bytes back to back, in
 /// that order; `head -c` splits them (GNU head reads no further than asked, in every coreutils
 /// release we support, 8.4 included).
 ///
@@ -287,19 +288,21 @@ impl HostSession {
         if dirs.is_empty() && files.is_empty() {
             return Ok(Vec::new());
         }
-        self.upload_files_then(dirs, files, "")
+        self.upload_files_then(dirs, files, "", Duration::ZERO)
             .map(|(outcomes, _)| outcomes)
     }
 
     /// [`HostSession::upload_files`], then `then` (a shell script, run as root) in the same
-    /// command once every file is in place: one round trip for both. Returns the follow-up's
-    /// output (its stdout only; stderr is the whole command's). When the upload fails, the
-    /// follow-up does not run and the error is the upload's.
+    /// command once every file is in place: one round trip for both, with `then_timeout` added
+    /// to the transfer's. Returns the follow-up's output (its stdout only; stderr is the whole
+    /// command's). When the upload fails, the follow-up does not run and the error is the
+    /// upload's.
     pub fn upload_files_then(
         &mut self,
         dirs: &[UploadDir<'_>],
         files: &[UploadFile<'_>],
         then: &str,
+        then_timeout: Duration,
     ) -> Result<(Vec<UploadOutcome>, RunOutput), SshError> {
         let entries: Vec<Entry> = files
             .iter()
@@ -317,6 +320,7 @@ impl HostSession {
             parts: files.iter(),
             current: &[],
         };
+        let then = (then, then_timeout);
         self.upload_batch(dirs, &entries, &hex(&all.finalize()), &mut input, then)
     }
 
@@ -348,7 +352,9 @@ impl HostSession {
             sha256: sha256.clone(),
         };
         let mut file = std::fs::File::open(local).map_err(local_error)?;
-        let (mut outcomes, _) = self.upload_batch(&[], &[entry], &sha256, &mut file, "")?;
+        let no_follow_up = ("", Duration::ZERO);
+        let (mut outcomes, _) =
+            self.upload_batch(&[], &[entry], &sha256, &mut file, no_follow_up)?;
         Ok(outcomes.remove(0))
     }
 
@@ -359,7 +365,7 @@ impl HostSession {
         entries: &[Entry<'_>],
         all_sha256: &str,
         input: &mut dyn Read,
-        then: &str,
+        (then, then_timeout): (&str, Duration),
     ) -> Result<(Vec<UploadOutcome>, RunOutput), SshError> {
         let host = self.target.name.clone();
         let what = match entries {
@@ -411,7 +417,7 @@ impl HostSession {
         let script = sh_script(UPLOAD_SCRIPT, &args).map_err(|e| fail(&what, e.to_string()))?;
         let total: u64 = entries.iter().map(|e| e.size).sum();
         let cmd = RemoteCommand::new(format!("upload of {what}"), script)
-            .timeout(transfer_timeout(total));
+            .timeout(transfer_timeout(total) + then_timeout);
         let mut out = self.run_with_input(&cmd, input, &mut |_| {})?;
         // Past the mark, every file is in place and the rest is the follow-up's.
         let mark = format!("{THEN_MARK}\n");

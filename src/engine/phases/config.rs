@@ -6,7 +6,7 @@ use crate::engine::desired::{DesiredFile, CONFIG_DIR};
 use crate::engine::events::{EventKind, Stream};
 use crate::engine::phases::{HostCtx, Need, PhaseError};
 use crate::engine::plan::FileAction;
-use crate::engine::remote::{Output, UploadDir, UploadFile};
+use crate::engine::remote::{Output, RemoteCommand, UploadDir, UploadFile};
 
 pub fn need(actions: &[FileAction]) -> Need {
     if actions.is_empty() {
@@ -16,13 +16,13 @@ pub fn need(actions: &[FileAction]) -> Need {
     }
 }
 
-/// Writes the changed files; `then` (a root shell script) runs in the same command once they are
-/// in place, and its output is returned (`Some` exactly when `then` was given).
+/// Writes the changed files; `then` runs in the same command once they are in place, and its
+/// output is returned (`Some` exactly when `then` was given).
 pub fn run(
     ctx: &HostCtx,
     files: &[DesiredFile],
     actions: &[FileAction],
-    then: Option<&str>,
+    then: Option<&RemoteCommand>,
 ) -> Result<Option<Output>, PhaseError> {
     let writes: Vec<(&FileAction, &DesiredFile)> = actions
         .iter()

@@ -70,7 +70,7 @@ mod tests {
             &self,
             _: &[UploadDir<'_>],
             files: &[UploadFile<'_>],
-            then: Option<&str>,
+            then: Option<&RemoteCommand>,
         ) -> Result<(Vec<Uploaded>, Option<Output>), RemoteError> {
             let outcomes = files
                 .iter()
