@@ -793,7 +793,7 @@ impl Engine<'_> {
     ) -> Result<(), HostOutcome> {
         let os = s.facts.os.id.expect("preflight passed: supported OS");
         if !head_start.leads(&p.host) {
-            head_start.wait();
+            head_start.wait(self.cancel);
             interrupted(ctx)?;
         }
         let _head_start_over = head_start.ending_on_drop(&p.host);

@@ -296,11 +296,17 @@ impl HeadStart {
         Ender(self, host)
     }
 
-    /// Blocks until every leader's head start is over.
-    pub fn wait(&self) {
+    /// Blocks until every leader's head start is over, or the run is cancelled: a cancel can
+    /// keep a leader from ever starting (see [`run_parallel`]), and nothing signals a cancel,
+    /// so the wait looks at it every 50 ms.
+    pub fn wait(&self, cancel: &AtomicBool) {
         let mut running = self.running.lock().unwrap();
-        while !running.is_empty() {
-            running = self.over.wait(running).unwrap();
+        while !running.is_empty() && !cancel.load(Ordering::SeqCst) {
+            running = self
+                .over
+                .wait_timeout(running, std::time::Duration::from_millis(50))
+                .unwrap()
+                .0;
         }
     }
 }
@@ -715,9 +721,10 @@ mod tests {
         let head_start = HeadStart::new(leaders);
         assert!(head_start.leads("a") && !head_start.leads("c"));
         let released = AtomicBool::new(false);
+        let cancel = AtomicBool::new(false);
         std::thread::scope(|s| {
             s.spawn(|| {
-                head_start.wait();
+                head_start.wait(&cancel);
                 assert!(released.load(Ordering::SeqCst), "waited for both leaders");
             });
             head_start.end("a");
@@ -729,6 +736,19 @@ mod tests {
         // Ending twice, or a host that never led, changes nothing.
         head_start.end("a");
         head_start.end("c");
-        head_start.wait();
+        head_start.wait(&cancel);
+    }
+
+    #[test]
+    fn a_cancel_ends_the_wait_for_a_leader_that_never_started() {
+        let head_start = HeadStart::new(["a".to_string()].into());
+        let cancel = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| head_start.wait(&cancel));
+            std::thread::sleep(Duration::from_millis(30));
+            assert!(!waiter.is_finished(), "the leader has not started");
+            cancel.store(true, Ordering::SeqCst);
+            waiter.join().unwrap();
+        });
     }
 }
