@@ -91,7 +91,8 @@ pub enum DetachedError {
 ///   exit code after a log it may not have streamed in full. That mark follows tail's last byte
 ///   directly, so the reader can tell a log line cut short from one that ended.
 /// - The job's last act, once the lock is released, is to append the verdict to the log (a
-///   blank line, then `SCALR-DETACHED rc=N`). tail streams it, and the engine stops reading and
+///   blank line, then `SCALR-DETACHED rc=N`, in one write: a reattach reading the log between
+///   two writes would have taken the blank line for the log's own). tail streams it, and the engine stops reading and
 ///   closes the channel right there, so the next step need not wait for tail to exit: tail's
 ///   exit closes its inotify instance, which waits for a kernel grace period (SRCU), 7–26 ms
 ///   on a busy 2-core machine, on every step of every host. The launcher still ends with the
@@ -134,7 +135,7 @@ if [ $code -eq 0 ] && [ -n "$4" ]; then (eval "$4") >>"$1/$2.log" 2>&1 </dev/nul
 echo $code > "$1/$2.rc.tmp"; mv -f "$1/$2.rc.tmp" "$1/$2.rc" ) </dev/null &
 echo $$ > "$1/lock/pid.new" && mv -f "$1/lock/pid.new" "$1/lock/pid"
 echo $! > "$1/lock/work.new" && mv -f "$1/lock/work.new" "$1/lock/work"; wait; rm -rf "$1/lock"
-[ -f "$1/$2.rc" ] && read -r code < "$1/$2.rc" && {{ echo; echo "{MARK} rc=$code"; }} >>"$1/$2.log"'
+[ -f "$1/$2.rc" ] && read -r code < "$1/$2.rc" && printf "\n{MARK} rc=%s\n" "$code" >>"$1/$2.log"'
 setsid sh -c "$job" scalr-installer-job "$dir" "$step" "$cmd" "$after" >/dev/null 2>&1 </dev/null &
 job_pid=$!
 echo "{MARK} started pid=$job_pid"
