@@ -835,8 +835,9 @@ impl Engine<'_> {
             });
             return match wrote {
                 Ok(()) => {
-                    let result = follow_up.map(Ok);
-                    claim.publish(result.and_then(|r| self.read_completion(ctx, rendered, r)));
+                    claim.publish(
+                        follow_up.and_then(|out| self.read_completion(ctx, rendered, Ok(out))),
+                    );
                     Ok(())
                 }
                 Err(outcome) => {
